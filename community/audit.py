@@ -1,0 +1,28 @@
+"""The audit log writer. The acting request's IP is taken from a context variable set by
+``community.middleware.RequestContextMiddleware`` so services need no request parameter."""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEntry
+
+current_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("peerdesk_ip", default=None)
+
+
+def audit_log(
+    *, actor, action: str, target: models.Model, data: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append one audit entry (``action`` is ``app.entity.verb``). Call inside the service's transaction."""
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_repr=str(target)[:200],
+        data=data or {},
+        ip=current_ip.get(),
+    )

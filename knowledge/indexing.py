@@ -1,0 +1,55 @@
+"""Keeping the search index in line with the database, without ever failing the user's request.
+
+Services call ``schedule_index`` inside their transaction: it writes outbox rows (so the intent
+commits with the change) and, on commit, sends the sync task. If the broker is down the send
+fails quietly; the periodic reconcile task drains the outbox when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import SearchIndexOutbox
+
+logger = logging.getLogger(__name__)
+
+
+def article_doc_id(article_id: int) -> str:
+    return f"article:{article_id}"
+
+
+def question_doc_id(question_id: int) -> str:
+    return f"question:{question_id}"
+
+
+def schedule_index(doc_ids: Iterable[str]) -> None:
+    """Record ``doc_ids`` for (re)indexing and send the sync task once the transaction commits."""
+    doc_ids = sorted(set(doc_ids))
+    if not doc_ids:
+        return
+    now = timezone.now()
+    # Touch created_at on conflict, so a sync that started before this change cannot clear it.
+    SearchIndexOutbox.objects.bulk_create(
+        [SearchIndexOutbox(doc_id=d, created_at=now) for d in doc_ids],
+        update_conflicts=True,
+        unique_fields=["doc_id"],
+        update_fields=["created_at"],
+    )
+    transaction.on_commit(lambda: _send_sync_task(doc_ids))
+
+
+def _send_sync_task(doc_ids: list[str]) -> None:
+    from .tasks import search_sync_task
+
+    try:
+        search_sync_task.delay(doc_ids)
+    except Exception:
+        logger.warning(
+            "Could not reach the broker; %d index updates wait in the outbox.",
+            len(doc_ids),
+            exc_info=True,
+        )

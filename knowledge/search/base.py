@@ -1,0 +1,132 @@
+"""The search interface every backend implements, and the value types that cross it.
+
+Nothing outside ``knowledge.search`` imports a backend module: callers use ``get_backend()``.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+DOC_TYPES = ("article", "thread_accepted", "thread")
+DOC_TYPE_LABELS = {
+    "article": "Knowledge-base article",
+    "thread_accepted": "Thread with accepted answer",
+    "thread": "Community thread",
+}
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """What the index holds for one article or thread. Built only by ``documents.document_for``."""
+
+    id: str  # "article:12" or "question:7"
+    type: str  # one of DOC_TYPES
+    title: str
+    problem: str  # the question, plain text
+    solution: str  # the article solution or the thread's answers, plain text
+    tags: tuple[str, ...]
+    area: str  # product area slug
+    url: str
+    updated_at: dt.datetime
+    source_url: str = ""
+    audience: str = "public"  # "public" | "internal" (issue #3)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    area: str | None = None
+    tag: str | None = None
+    type: str | None = None  # one of DOC_TYPES, or "thread" meaning both thread kinds
+    audiences: tuple[str, ...] = ("public",)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    type: str
+    title: str
+    snippet: str  # sanitized HTML: text escaped, matches wrapped in <mark>
+    url: str
+    area: str
+    tags: tuple[str, ...]
+    score: float
+    source_url: str = ""
+
+    @property
+    def type_label(self) -> str:
+        return DOC_TYPE_LABELS.get(self.type, self.type)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    total: int
+    page: int
+    page_size: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class SearchBackend(abc.ABC):
+    """A search engine behind Peerdesk's interface. All methods are safe to call repeatedly."""
+
+    @abc.abstractmethod
+    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+        """Add or replace documents by id."""
+
+    @abc.abstractmethod
+    def delete(self, doc_ids: Iterable[str]) -> None:
+        """Remove documents; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    def search(
+        self,
+        query: str,
+        *,
+        filters: SearchFilters | None = None,
+        page: int = 1,
+        page_size: int = 10,
+    ) -> SearchResults:
+        """Ranked, highlighted hits for ``query``. An empty query returns no hits."""
+
+    @abc.abstractmethod
+    def suggest(self, text: str, *, limit: int = 5) -> list[str]:
+        """Spelling suggestions / corrected query strings for ``text``."""
+
+    @abc.abstractmethod
+    def similar(
+        self, text: str, *, filters: SearchFilters | None = None, limit: int = 5
+    ) -> list[SearchHit]:
+        """Documents similar to a free text (a question being typed)."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Remove every document."""
+
+    @abc.abstractmethod
+    def stored_versions(self) -> dict[str, dt.datetime]:
+        """Every indexed doc id with the ``updated_at`` it was indexed with (for verify_index)."""
+
+    @abc.abstractmethod
+    def rebuild(
+        self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
+    ) -> int:
+        """Replace the whole index with ``documents`` atomically; return how many were written."""

@@ -1,0 +1,16 @@
+import pytest
+
+from knowledge.search import get_backend
+
+
+@pytest.fixture(autouse=True)
+def _clean_search_index():
+    """Every test starts with an empty in-memory index."""
+    get_backend().clear()
+    yield
+    get_backend().clear()
+
+
+@pytest.fixture
+def search_backend():
+    return get_backend()

@@ -1,0 +1,122 @@
+"""factory-boy factories for test state. Call the real services where the process matters."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from community.markdown import render_markdown
+from community.models import (
+    Answer,
+    AnswerRevision,
+    Certification,
+    ProductArea,
+    Question,
+    QuestionRevision,
+    Tag,
+    User,
+)
+from community.rules import CSRS_GROUP, MODERATORS_GROUP
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"member{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    display_name = factory.LazyAttribute(lambda u: u.username.title())
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            for name in extracted:
+                self.groups.add(Group.objects.get_or_create(name=name)[0])
+            self.save()
+
+
+def moderator(**kwargs) -> User:
+    return UserFactory(groups=[MODERATORS_GROUP], **kwargs)
+
+
+def csr(**kwargs) -> User:
+    return UserFactory(groups=[CSRS_GROUP], **kwargs)
+
+
+class ProductAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductArea
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+
+    user = factory.SubFactory(UserFactory)
+    area = factory.SubFactory(ProductAreaFactory)
+    granted_by = factory.LazyFunction(moderator)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=365))
+
+
+def expert(area: ProductArea, **kwargs) -> User:
+    user = UserFactory(**kwargs)
+    CertificationFactory(user=user, area=area)
+    return user
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+        skip_postgeneration_save = True
+
+    area = factory.SubFactory(ProductAreaFactory)
+    author = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"How do I reset the router model {n}?")
+    body = "The status light blinks amber and the **reset** button does nothing."
+    body_html = factory.LazyAttribute(lambda q: render_markdown(q.body))
+
+    @factory.post_generation
+    def revision(self, create, extracted, **kwargs):
+        if create:
+            QuestionRevision.objects.create(
+                question=self, number=1, title=self.title, body=self.body, author=self.author
+            )
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)
+
+
+class AnswerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Answer
+        skip_postgeneration_save = True
+
+    question = factory.SubFactory(QuestionFactory)
+    author = factory.SubFactory(UserFactory)
+    body = "Hold the reset button for ten seconds until the light turns white."
+    body_html = factory.LazyAttribute(lambda a: render_markdown(a.body))
+
+    @factory.post_generation
+    def revision(self, create, extracted, **kwargs):
+        if create:
+            AnswerRevision.objects.create(answer=self, number=1, body=self.body, author=self.author)
+            Question.objects.filter(pk=self.question_id).update(
+                answer_count=self.question.answers.count()
+            )
