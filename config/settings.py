@@ -172,6 +172,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# In development WhiteNoise serves straight from the finders; production serves collectstatic output.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 AVATAR_MAX_BYTES = 1024 * 1024
@@ -195,6 +198,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
     }
+    for _folder in (_queue_dir, VAR_DIR / "broker-processed"):
+        Path(_folder).mkdir(parents=True, exist_ok=True)
 else:
     # A hung broker must never hold a web request: fail fast and let the outbox/reconcile catch up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -7,8 +7,10 @@ fails quietly; the periodic reconcile task drains the outbox when it is back.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +18,18 @@ from django.utils import timezone
 from .models import SearchIndexOutbox
 
 logger = logging.getLogger(__name__)
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("peerdesk_index_deferred", default=False)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Batch jobs (demo load, imports): write outbox rows but send no task per change; the caller
+    syncs the outbox once at the end (or the reconcile task does)."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
 
 
 def article_doc_id(article_id: int) -> str:
@@ -39,7 +53,8 @@ def schedule_index(doc_ids: Iterable[str]) -> None:
         unique_fields=["doc_id"],
         update_fields=["created_at"],
     )
-    transaction.on_commit(lambda: _send_sync_task(doc_ids))
+    if not _deferred.get():
+        transaction.on_commit(lambda: _send_sync_task(doc_ids))
 
 
 def _send_sync_task(doc_ids: list[str]) -> None:

@@ -310,3 +310,8 @@ def search_outbox_pending(*, older_than_seconds: int = 0, limit: int = 500) -> l
 def thread_changed_schedule_index(*, question_id: int) -> None:
     """A thread's content changed: re-index the thread (its article text is pinned, unchanged)."""
     schedule_index([question_doc_id(question_id)])
+
+
+def threads_imported_schedule_index(*, question_ids: Iterable[int]) -> None:
+    """Re-index threads created or changed by a bulk import, in one batch."""
+    schedule_index([question_doc_id(pk) for pk in question_ids])

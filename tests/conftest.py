@@ -14,3 +14,12 @@ def _clean_search_index():
 @pytest.fixture
 def search_backend():
     return get_backend()
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

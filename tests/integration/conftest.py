@@ -1,0 +1,75 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _require_real_engines():
+    """Integration tests must run on the real engines; on the fast settings they fail loudly."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("integration tests need --ds tests.settings_integration (PostgreSQL + Redis)")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` subprocess on the Redis broker, sharing the test database and index."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_integration",
+        "INTEGRATION_DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "SEARCH_INDEX_PATH": settings.PEERDESK_SEARCH["PATH"],
+    }
+    log = open(Path(settings.PEERDESK_SEARCH["PATH"]).parent / "peerdesk-it-worker.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            "celery,search",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log.seek(0)
+        if "ready." in log.read():
+            break
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"celery worker exited early:\n{log.read()[-3000:]}")
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("celery worker did not become ready in 30 s")
+    print(f"\n[integration] real celery worker pid {proc.pid} on {settings.CELERY_BROKER_URL}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
