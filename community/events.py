@@ -11,3 +11,6 @@ from django.dispatch import Signal
 answer_edited = Signal()
 # sender=Question, question_id=int — a thread's searchable content changed (new/edited post, acceptance).
 thread_changed = Signal()
+# sender=Question, question_ids=list[int] — many threads were bulk-imported (Stack Exchange importer);
+# receivers should schedule them in one go rather than one thread_changed each.
+threads_imported = Signal()
