@@ -28,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"member{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     display_name = factory.LazyAttribute(lambda u: u.username.title())
-    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+    password = factory.django.Password("pass-word-123")
 
     @factory.post_generation
     def groups(self, create, extracted, **kwargs):
@@ -120,3 +120,30 @@ class AnswerFactory(factory.django.DjangoModelFactory):
             Question.objects.filter(pk=self.question_id).update(
                 answer_count=self.question.answers.count()
             )
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    """A published article promoted from an answer (state only; no validation or audit rows)."""
+
+    class Meta:
+        model = "knowledge.Article"
+        skip_postgeneration_save = True
+
+    source_answer = factory.SubFactory(AnswerFactory)
+    source_question = factory.LazyAttribute(lambda a: a.source_answer.question)
+    area = factory.LazyAttribute(lambda a: a.source_question.area)
+    approved_revision = factory.LazyAttribute(
+        lambda a: a.source_answer.revisions.order_by("-number").first()
+    )
+    title = factory.LazyAttribute(lambda a: a.source_question.title)
+    problem = factory.LazyAttribute(lambda a: a.source_question.body)
+    problem_html = factory.LazyAttribute(lambda a: render_markdown(a.problem))
+    solution = factory.LazyAttribute(lambda a: a.source_answer.body)
+    solution_html = factory.LazyAttribute(lambda a: render_markdown(a.solution))
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)
