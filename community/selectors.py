@@ -91,3 +91,118 @@ def profile_get(*, viewer, username: str) -> User:
     return get_object_or_404(
         User.objects.prefetch_related("certifications__area"), username=username
     )
+
+
+# --- Reads added for the community HTML pages -----------------------------------------------
+
+
+def area_list_with_counts() -> QuerySet[ProductArea]:
+    """Product areas in display order, each annotated with ``question_count`` (one query)."""
+    from django.db.models import Count
+
+    return ProductArea.objects.annotate(question_count=Count("questions"))
+
+
+def area_get(*, slug: str) -> ProductArea:
+    return get_object_or_404(ProductArea, slug=slug)
+
+
+def tag_get(*, slug: str) -> Tag:
+    return get_object_or_404(Tag, slug=slug)
+
+
+def certified_user_ids(*, area: ProductArea, user_ids) -> frozenset[int]:
+    """Which of ``user_ids`` hold an active certification for ``area`` — one query for a whole page."""
+    from .models import Certification
+
+    return frozenset(
+        Certification.objects.filter(
+            Certification.active_q(), area=area, user_id__in=set(user_ids)
+        ).values_list("user_id", flat=True)
+    )
+
+
+def answer_list_by_author(*, viewer, author: User) -> QuerySet[Answer]:
+    """An author's answers, newest first, with their question and area for list rendering."""
+    return (
+        Answer.objects.filter(author=author)
+        .select_related("question", "question__area")
+        .order_by("-created_at", "-id")
+    )
+
+
+def answer_ids_in_thread_order(*, viewer, question: Question) -> list[int]:
+    """Answer ids in the order the thread page shows them (to find the page holding one)."""
+    return list(
+        answer_list_for_question(viewer=viewer, question=question).values_list("pk", flat=True)
+    )
+
+
+def question_revision_list(*, question: Question):
+    """A question's revisions, newest first, with their authors."""
+    return question.revisions.select_related("author").order_by("-number")
+
+
+def answer_revision_list(*, answer: Answer):
+    """An answer's revisions, newest first, with their authors."""
+    return answer.revisions.select_related("author").order_by("-number")
+
+
+def certification_pairs_for(*, user_ids, area_ids) -> frozenset[tuple[int, int]]:
+    """(user id, area id) pairs with an active certification: expert badges for a whole list in
+    one query."""
+    from .models import Certification
+
+    return frozenset(
+        Certification.objects.filter(
+            Certification.active_q(), user_id__in=set(user_ids), area_id__in=set(area_ids)
+        ).values_list("user_id", "area_id")
+    )
+
+
+# --- Reads for the staff pages (moderation) -------------------------------------------------
+
+
+def audit_entry_list(*, action_prefix: str = "", actor_username: str = "") -> QuerySet:
+    """Audit entries newest first, optionally narrowed by action-code prefix and actor username.
+
+    Callers check ``rules.can_view_audit_log`` first: the log is moderator-only.
+    """
+    from .models import AuditEntry
+
+    qs = AuditEntry.objects.select_related("actor")
+    if action_prefix:
+        qs = qs.filter(action__startswith=action_prefix)
+    if actor_username:
+        qs = qs.filter(actor__username__iexact=actor_username)
+    return qs
+
+
+def certification_list(*, state: str = "") -> QuerySet:
+    """Certifications newest first with member, area and granter; ``state`` is "", "active",
+    "expired" or "revoked"."""
+    from django.utils import timezone
+
+    from .models import Certification
+
+    now = timezone.now()
+    qs = Certification.objects.select_related("user", "area", "granted_by", "revoked_by").order_by(
+        "-granted_at", "-id"
+    )
+    if state == "active":
+        qs = qs.filter(Certification.active_q(now=now))
+    elif state == "expired":
+        qs = qs.filter(revoked_at__isnull=True, expires_at__lte=now)
+    elif state == "revoked":
+        qs = qs.filter(revoked_at__isnull=False)
+    return qs
+
+
+def user_find_by_login(*, identifier: str) -> User | None:
+    """The user whose username or email is ``identifier`` (case-insensitive), if any."""
+    from django.db.models import Q
+
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier)).first()

@@ -11,6 +11,7 @@ from community.models import Answer
 from community.rules import is_staff_member
 
 from .models import Article, ArticleRevision, Validation
+from .search.base import SearchFilters, SearchResults
 
 
 def article_list(*, viewer, area=None, tag=None) -> QuerySet[Article]:
@@ -70,3 +71,51 @@ def validation_get(*, pk: int) -> Validation:
     return get_object_or_404(
         Validation.objects.select_related("answer__question", "validator"), pk=pk
     )
+
+
+def search_run(
+    *,
+    viewer,
+    query: str,
+    area: str | None = None,
+    tag: str | None = None,
+    type: str | None = None,  # mirrors SearchFilters.type and the ?type= parameter
+    page: int = 1,
+    page_size: int = 10,
+) -> SearchResults:
+    """Search articles and threads as ``viewer`` (``area``/``tag`` are slugs, ``type`` a DOC_TYPE).
+
+    Customers see public documents only; staff also see internal ones. Reads the search index.
+    """
+    # Imported here like services.search_sync: the backend module loads lazily from settings.
+    from .search import get_backend
+
+    audiences = ("public", "internal") if is_staff_member(viewer) else ("public",)
+    filters = SearchFilters(
+        area=area or None, tag=tag or None, type=type or None, audiences=audiences
+    )
+    return get_backend().search(
+        query, filters=filters, page=max(1, page), page_size=max(1, page_size)
+    )
+
+
+def article_list_for_threads(*, viewer, question_ids) -> QuerySet[Article]:
+    """Articles promoted from the given threads that the viewer may see, oldest first (one query:
+    thread pages link to them by title and need no tags)."""
+    return (
+        article_list(viewer=viewer)
+        .filter(source_question_id__in=set(question_ids))
+        .prefetch_related(None)
+        .order_by("created_at", "id")
+    )
+
+
+def search_similar(*, viewer, text: str, limit: int = 5) -> list:
+    """Articles and threads resembling ``text`` (a question being typed), as ``viewer`` may see them.
+
+    Reads the search index; returns SearchHits.
+    """
+    from .search import get_backend
+
+    audiences = ("public", "internal") if is_staff_member(viewer) else ("public",)
+    return get_backend().similar(text, filters=SearchFilters(audiences=audiences), limit=limit)
