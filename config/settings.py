@@ -196,9 +196,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": _queue_dir,
         "data_folder_out": _queue_dir,
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
-    for _folder in (_queue_dir, VAR_DIR / "broker-processed"):
+    for _folder in (_queue_dir, VAR_DIR / "broker-processed", VAR_DIR / "broker-control"):
         Path(_folder).mkdir(parents=True, exist_ok=True)
 else:
     # A hung broker must never hold a web request: fail fast and let the outbox/reconcile catch up.

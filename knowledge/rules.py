@@ -50,3 +50,8 @@ def check_revoke_validation(user, validation: Validation) -> None:
 def check_edit_article(user, article: Article) -> None:
     if not can_edit_article(user, article):
         raise PermissionDenied("Only moderators can edit knowledge-base articles.")
+
+
+def can_view_article_history(user, article: Article) -> bool:
+    """Staff see an article's revisions and review state; customers see only the current text."""
+    return community_rules.is_staff_member(user)

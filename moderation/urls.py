@@ -1,2 +1,15 @@
+from django.urls import path
+
+from . import views
+
 app_name = "moderation"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("certifications/", views.certifications, name="certifications"),
+    path(
+        "certifications/<int:pk>/revoke/",
+        views.certification_revoke,
+        name="certification_revoke",
+    ),
+]
