@@ -214,7 +214,9 @@ def answer_accept(*, answer: Answer, user: User) -> Question:
     question = Question.objects.select_for_update().get(pk=answer.question_id)
     previous = question.accepted_answer_id
     question.accepted_answer = answer
-    question.save(update_fields=["accepted_answer"])
+    # Acceptance changes the thread's search document (its type), so it counts as an update.
+    question.updated_at = timezone.now()
+    question.save(update_fields=["accepted_answer", "updated_at"])
     if user.pk != question.author_id:
         audit_log(
             actor=user,
@@ -235,7 +237,8 @@ def answer_unaccept(*, question: Question, user: User) -> Question:
     rules.check_accept_answer(user, question.accepted_answer)
     previous = question.accepted_answer_id
     question.accepted_answer = None
-    question.save(update_fields=["accepted_answer"])
+    question.updated_at = timezone.now()
+    question.save(update_fields=["accepted_answer", "updated_at"])
     if user.pk != question.author_id:
         audit_log(
             actor=user,

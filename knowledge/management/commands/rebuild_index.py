@@ -1,0 +1,54 @@
+"""Rebuild the whole search index from the database, swapping it in atomically."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from knowledge.search import get_backend
+from knowledge.search.documents import count_documents, iter_documents
+
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = "Rebuild the search index from every visible article and thread."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=500,
+            help="Rows read from the database per batch (default 500).",
+        )
+
+    def handle(self, *args, batch_size: int, verbosity: int, **options):
+        total = count_documents()
+        started = time.monotonic()
+        show_progress = verbosity >= 1
+
+        def progress(done: int) -> None:
+            if show_progress:
+                self.stderr.write(
+                    _progress_line(done, total, time.monotonic() - started), ending=""
+                )
+                self.stderr.flush()
+
+        count = get_backend().rebuild(iter_documents(batch_size=batch_size), progress=progress)
+        elapsed = time.monotonic() - started
+        if show_progress and count:
+            self.stderr.write("")  # end the progress line
+        rate = count / elapsed if elapsed > 0 else float(count)
+        self.stdout.write(
+            self.style.SUCCESS(f"Indexed {count} documents in {elapsed:.1f} s ({rate:.0f} docs/s).")
+        )
+
+
+def _progress_line(done: int, total: int, elapsed: float) -> str:
+    total = max(total, done, 1)
+    filled = round(BAR_WIDTH * done / total)
+    rate = done / elapsed if elapsed > 0 else 0.0
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    # A carriage return redraws the bar in place on a terminal.
+    return f"\r[{bar}] {done}/{total} {100 * done / total:5.1f}% {rate:,.0f} docs/s"

@@ -1,0 +1,441 @@
+"""One contract for every search backend. A new backend adds a param to the ``backend`` fixture."""
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from whoosh.index import LockError
+
+from knowledge.search import SearchDocument, SearchFilters
+from knowledge.search.whoosh_backend import RamWhooshBackend, WhooshBackend
+
+NOW = dt.datetime(2026, 3, 14, 9, 26, 53, 589793, tzinfo=dt.UTC)
+
+
+def make_ram(tmp_path):
+    return RamWhooshBackend()
+
+
+def make_disk(tmp_path):
+    return WhooshBackend(str(tmp_path / "index"))
+
+
+@pytest.fixture(params=[make_ram, make_disk], ids=["whoosh-ram", "whoosh-disk"])
+def backend(request, tmp_path):
+    instance = request.param(tmp_path)
+    yield instance
+    instance.close()
+
+
+def doc(pk, title="Untitled", *, kind="article", **fields):
+    defaults = {
+        "type": "article" if kind == "article" else "thread",
+        "problem": "",
+        "solution": "",
+        "tags": (),
+        "area": "routers",
+        "url": f"/{kind}/{pk}/",
+        "updated_at": NOW,
+    }
+    return SearchDocument(id=f"{kind}:{pk}", title=title, **{**defaults, **fields})
+
+
+def ids(hits):
+    return [hit.id for hit in hits]
+
+
+def test_an_upserted_document_is_found_by_a_word_of_its_body(backend):
+    backend.upsert([doc(1, "Reset the router", solution="Hold the button for ten seconds.")])
+
+    results = backend.search("button")
+
+    assert ids(results.hits) == ["article:1"]
+    hit = results.hits[0]
+    assert (hit.title, hit.url, hit.area, hit.type) == (
+        "Reset the router",
+        "/article/1/",
+        "routers",
+        "article",
+    )
+    assert hit.score > 0
+
+
+def test_search_matches_stemmed_forms_and_questions_ending_with_a_question_mark(backend):
+    backend.upsert([doc(1, "Configuring routers", solution="Open the admin page.")])
+
+    assert ids(backend.search("how do I configure my router?").hits) == ["article:1"]
+
+
+def test_upserting_the_same_id_replaces_the_document_instead_of_adding_one(backend):
+    backend.upsert([doc(1, "Old title about modems")])
+    backend.upsert([doc(1, "New title about routers")])
+
+    assert backend.search("modems").total == 0
+    results = backend.search("routers")
+    assert results.total == 1
+    assert results.hits[0].title == "New title about routers"
+
+
+def test_deleted_documents_disappear_and_unknown_ids_are_ignored(backend):
+    backend.upsert([doc(1, "Router lights"), doc(2, "Router cables")])
+
+    backend.delete(["article:1", "article:999", "question:5"])
+
+    assert ids(backend.search("router").hits) == ["article:2"]
+
+
+def test_a_title_match_outranks_a_match_only_in_the_body(backend):
+    backend.upsert(
+        [
+            doc(1, "Printer offline", problem="My firmware update failed on the printer."),
+            doc(2, "Firmware update", problem="How do I install it on the printer?"),
+            doc(3, "Printer jams", solution="Install the latest firmware to stop the jams."),
+        ]
+    )
+
+    assert ids(backend.search("firmware").hits)[0] == "article:2"
+
+
+def test_filters_restrict_by_area_tag_and_type(backend):
+    backend.upsert(
+        [
+            doc(1, "Router firmware", area="routers", tags=("wifi",)),
+            doc(2, "Printer firmware", area="printers", tags=("Drivers",)),
+            doc(3, "Router firmware thread", kind="question", type="thread_accepted"),
+            doc(4, "Printer firmware thread", kind="question", type="thread", area="printers"),
+        ]
+    )
+
+    def found(**filters):
+        return sorted(ids(backend.search("firmware", filters=SearchFilters(**filters)).hits))
+
+    assert found(area="printers") == ["article:2", "question:4"]
+    assert found(tag="drivers") == ["article:2"]
+    assert found(tag="DRIVERS") == ["article:2"]
+    assert found(type="article") == ["article:1", "article:2"]
+    assert found(type="thread_accepted") == ["question:3"]
+    assert found(type="thread") == ["question:3", "question:4"]
+    assert found(type="thread", area="routers") == ["question:3"]
+
+
+def test_internal_documents_are_never_returned_to_the_public_audience(backend):
+    backend.upsert(
+        [
+            doc(1, "Router reset for customers"),
+            doc(2, "Router reset escalation notes", audience="internal"),
+        ]
+    )
+
+    public = backend.search("router reset", filters=SearchFilters(audiences=("public",)))
+    staff = backend.search("router reset", filters=SearchFilters(audiences=("public", "internal")))
+    similar = backend.similar("router reset", filters=SearchFilters(audiences=("public",)))
+
+    assert ids(public.hits) == ["article:1"]
+    assert public.total == 1
+    assert public.facets["type"] == {"article": 1}
+    assert sorted(ids(staff.hits)) == ["article:1", "article:2"]
+    assert ids(similar) == ["article:1"]
+    assert backend.search("router", filters=SearchFilters(audiences=())).total == 0
+
+
+def test_pages_split_the_hits_and_total_counts_them_all(backend):
+    backend.upsert([doc(i, f"Router question number {i}") for i in range(1, 8)])
+
+    first = backend.search("router", page=1, page_size=3)
+    third = backend.search("router", page=3, page_size=3)
+    beyond = backend.search("router", page=9, page_size=3)
+
+    assert (first.total, len(first.hits), first.num_pages, first.has_next) == (7, 3, 3, True)
+    assert (third.total, len(third.hits), third.has_next, third.has_previous) == (7, 1, False, True)
+    assert beyond.hits == []
+    seen = [
+        i for page in (1, 2, 3) for i in ids(backend.search("router", page=page, page_size=3).hits)
+    ]
+    assert sorted(seen) == sorted(f"article:{i}" for i in range(1, 8))
+
+
+def test_facets_count_area_type_and_tag_over_every_match_not_just_the_page(backend):
+    backend.upsert(
+        [
+            doc(1, "Router firmware", area="routers", tags=("wifi", "firmware")),
+            doc(2, "Router firmware again", area="routers", tags=("wifi",)),
+            doc(3, "Printer firmware", area="printers"),
+            doc(4, "Firmware thread", kind="question", type="thread", tags=("firmware",)),
+            doc(5, "Unrelated cables", area="cables", tags=("wifi",)),
+        ]
+    )
+
+    results = backend.search("firmware", page_size=1)
+
+    assert results.total == 4
+    assert results.facets == {
+        "area": {"routers": 3, "printers": 1},
+        "type": {"article": 3, "thread": 1},
+        "tag": {"firmware": 2, "wifi": 2},
+    }
+
+
+def test_snippets_mark_the_matches_and_escape_all_other_html(backend):
+    backend.upsert(
+        [
+            doc(
+                1,
+                "Scripted router",
+                solution='Paste <script>alert("x")</script> & press the reset button <b>now</b>.',
+            )
+        ]
+    )
+
+    snippet = backend.search("reset").hits[0].snippet
+
+    assert "<mark" in snippet
+    assert ">reset</mark>" in snippet
+    assert "<script>" not in snippet
+    assert "&lt;script&gt;" in snippet
+    assert "<b>" not in snippet
+    assert "&amp; press" in snippet
+
+
+def test_a_title_only_match_gets_an_escaped_excerpt_as_snippet(backend):
+    backend.upsert([doc(1, "Router reboot", problem="It <img src=x onerror=alert(1)> hangs.")])
+
+    snippet = backend.search("reboot").hits[0].snippet
+
+    assert snippet.startswith("It &lt;img")
+    assert "<img" not in snippet
+
+
+@pytest.mark.parametrize(
+    ("query", "finds"),
+    [
+        ('foo:"', True),
+        ("AND OR (", False),
+        ("reset) (", True),
+        ('"unclosed phrase', False),
+        ("router^", True),
+        ("^2", False),
+        ("*", False),
+        ("?", False),
+        ("NOT", False),
+        ("(((", False),
+        # These made Whoosh's parser raise (IndexError, AssertionError) or its coordination
+        # matcher divide by zero; found by fuzzing. What they match is anyone's guess (None).
+        ("NOT OR + ' ANDMAYBE [", False),
+        ("OR ANDMAYBE ANDNOT a: \\", False),
+        ("AND NOT :   foo ANDNOT foo  ", None),
+        ("ANDMAYBE NOT } \\ NOT router", None),
+    ],
+)
+def test_hostile_query_syntax_does_not_raise_and_keeps_the_plain_words(backend, query, finds):
+    backend.upsert([doc(1, "Router reset", solution="foo and bar")])
+
+    results = backend.search(query)
+
+    if finds is not None:
+        assert ids(results.hits) == (["article:1"] if finds else [])
+    assert isinstance(backend.similar(query), list)
+    assert isinstance(backend.suggest(query), list)
+
+
+def test_field_syntax_cannot_reach_internal_fields(backend):
+    backend.upsert([doc(1, "Router reset", audience="internal")])
+
+    assert backend.search("audience:internal").total == 0
+    assert backend.search("id:article").total == 0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the of and", "NOT router"])
+def test_an_empty_or_negative_only_query_returns_nothing(backend, query):
+    backend.upsert([doc(1, "Router reset"), doc(2, "Printer reset")])
+
+    results = backend.search(query)
+
+    assert (results.total, results.hits) == (0, [])
+
+
+def test_suggest_corrects_a_typo_with_a_real_word_and_is_silent_when_spelled_right(backend):
+    backend.upsert(
+        [
+            doc(1, "Configure the router", solution="Reconnect the antenna after configuring."),
+            doc(2, "Show the hot new mow mode", solution="Now you know."),
+        ]
+    )
+
+    assert backend.suggest("ruoter")[0] == "router"
+    assert backend.suggest("how to confgure router")[0] == "how to configure router"
+    assert backend.suggest("antena")[0] == "antenna"
+    assert backend.suggest("configuring the router") == []
+    assert backend.suggest("how do you confgure it")[0] == "how do you configure it"
+    assert backend.suggest("") == []
+
+
+def test_similar_finds_a_related_document_from_a_typed_question(backend):
+    backend.upsert(
+        [
+            doc(1, "Router light blinks amber", solution="Power-cycle the router."),
+            doc(2, "Printer paper jam", solution="Open the rear tray."),
+        ]
+    )
+
+    hits = backend.similar("Why does the light on my router keep blinking amber?", limit=5)
+
+    assert ids(hits)[0] == "article:1"
+    assert "article:2" not in ids(hits)
+    assert "<mark" in hits[0].snippet
+    assert backend.similar("the and of is", limit=5) == []
+
+
+def test_similar_respects_filters(backend):
+    backend.upsert(
+        [
+            doc(1, "Router light blinks", area="routers"),
+            doc(2, "Printer light blinks", area="printers"),
+        ]
+    )
+
+    hits = backend.similar("light blinks", filters=SearchFilters(area="printers"))
+
+    assert ids(hits) == ["article:2"]
+
+
+def test_clear_removes_every_document(backend):
+    backend.upsert([doc(1, "Router"), doc(2, "Printer")])
+
+    backend.clear()
+
+    assert backend.search("router").total == 0
+    assert backend.stored_versions() == {}
+
+
+def test_stored_versions_map_each_id_to_its_updated_at(backend):
+    later = NOW + dt.timedelta(hours=1, microseconds=7)
+    backend.upsert([doc(1, "Router"), doc(2, "Thread", kind="question", updated_at=later)])
+
+    assert backend.stored_versions() == {"article:1": NOW, "question:2": later}
+
+
+def test_rebuild_replaces_the_whole_index_and_reports_progress(backend):
+    backend.upsert([doc(1, "Old router article"), doc(2, "Old printer article")])
+    seen = []
+
+    count = backend.rebuild(
+        (doc(i, f"Fresh modem article {i}") for i in range(10, 1210)), progress=seen.append
+    )
+
+    assert count == 1200
+    assert seen == [500, 1000, 1200]
+    assert backend.search("old").total == 0
+    assert backend.search("modem").total == 1200
+    assert len(backend.stored_versions()) == 1200
+    backend.upsert([doc(1, "New router article")])
+    assert backend.search("router").total == 1
+
+
+def test_a_failed_rebuild_leaves_the_previous_index_in_place(backend):
+    backend.upsert([doc(1, "Router article")])
+
+    def broken():
+        yield doc(2, "Half written")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        backend.rebuild(broken())
+
+    assert ids(backend.search("router").hits) == ["article:1"]
+    assert backend.search("half").total == 0
+
+
+# --- Whoosh specifics: the on-disk swap, long-lived searchers across processes, the write lock.
+
+
+def test_the_disk_rebuild_swaps_a_symlink_and_removes_the_old_directory(tmp_path):
+    live = tmp_path / "index"
+    backend = WhooshBackend(str(live))
+    backend.upsert([doc(1, "Router article")])
+    first_dir = Path(os.path.realpath(live))
+
+    backend.rebuild([doc(2, "Modem article")])
+
+    assert live.is_symlink()
+    second_dir = Path(os.path.realpath(live))
+    assert second_dir != first_dir
+    assert not first_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["index", second_dir.name])
+    assert ids(backend.search("modem").hits) == ["article:2"]
+
+
+def test_another_process_sees_writes_and_rebuilds_without_reopening(tmp_path):
+    path = str(tmp_path / "index")
+    web, worker = WhooshBackend(path), WhooshBackend(path)
+    web.upsert([doc(1, "Router article")])
+    assert web.search("router").total == 1  # the web process now holds a searcher
+
+    worker.upsert([doc(2, "Router cable article")])
+    assert web.search("router").total == 2
+
+    worker.rebuild([doc(3, "Modem article")])
+    assert web.search("router").total == 0
+    assert ids(web.search("modem").hits) == ["article:3"]
+    web.upsert([doc(4, "Modem cable article")])
+    assert worker.search("modem").total == 2
+
+
+def test_a_plain_directory_index_is_migrated_by_the_first_rebuild(tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+
+    from knowledge.search.whoosh_backend import build_schema
+
+    live = tmp_path / "index"
+    live.mkdir()
+    FileStorage(str(live)).create_index(build_schema())
+    backend = WhooshBackend(str(live))
+    backend.upsert([doc(1, "Router article")])
+    assert backend.search("router").total == 1
+
+    backend.rebuild([doc(2, "Modem article")])
+
+    assert live.is_symlink()
+    assert ids(backend.search("modem").hits) == ["article:2"]
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_held_writer_lock_makes_writes_raise_lock_error_for_the_task_to_retry(tmp_path):
+    path = str(tmp_path / "index")
+    holder = WhooshBackend(path)
+    writer = holder._index().writer()
+    try:
+        impatient = WhooshBackend(path, lock_timeout=0.05)
+        with pytest.raises(LockError):
+            impatient.upsert([doc(1, "Router")])
+        with pytest.raises(LockError):
+            impatient.rebuild([doc(1, "Router")])
+    finally:
+        writer.cancel()
+    impatient.upsert([doc(1, "Router")])
+    assert impatient.search("router").total == 1
+
+
+def test_concurrent_searches_from_threads_share_one_backend(tmp_path):
+    backend = WhooshBackend(str(tmp_path / "index"))
+    backend.upsert([doc(i, f"Router article {i}") for i in range(20)])
+    errors, totals = [], []
+
+    def search_many():
+        try:
+            for _ in range(20):
+                totals.append(backend.search("router").total)
+        except Exception as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    backend.upsert([doc(99, "Router late article")])
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert set(totals) <= {20, 21}
+    assert backend.search("router").total == 21
