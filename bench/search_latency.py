@@ -1,0 +1,66 @@
+"""Search latency on imported real data (IoT + Beer Stack Exchange dumps).
+
+Usage: .venv/bin/python bench/search_latency.py [--queries 500]
+Imports both dumps into a throwaway SQLite database, rebuilds the Whoosh index, then runs queries
+made from real question titles (first 4 words) and prints latency percentiles for the backend and for
+the search API endpoint (through Django's test client, no network).
+"""
+
+import argparse
+import random
+import time
+
+from _setup import DATA, configure, percentiles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=500)
+    args = parser.parse_args()
+    configure("search")
+
+    from django.core.management import call_command
+    from django.test import Client
+
+    from community.models import Question
+    from knowledge.search import get_backend
+
+    call_command("migrate", verbosity=0)
+    for site, area in (("iot.stackexchange.com", "iot"), ("beer.stackexchange.com", "beer")):
+        started = time.perf_counter()
+        call_command("import_stackexchange", str(DATA / site), area=area, verbosity=0)
+        print(f"import {site}: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    call_command("rebuild_index", verbosity=0)
+    print(f"rebuild_index: {time.perf_counter() - started:.1f} s")
+
+    titles = list(Question.objects.values_list("title", flat=True))
+    rng = random.Random(42)
+    queries = [" ".join(rng.choice(titles).split()[:4]) for _ in range(args.queries)]
+    backend = get_backend()
+    backend.search("warm up")
+    samples, hits = [], 0
+    for q in queries:
+        t0 = time.perf_counter()
+        results = backend.search(q)
+        samples.append((time.perf_counter() - t0) * 1000)
+        hits += bool(results.total)
+    stats = percentiles(samples)
+    print(
+        f"documents: {len(backend.stored_versions())}, queries: {len(queries)}, with hits: {hits}"
+    )
+    print("backend.search  " + "  ".join(f"{k} {v:.1f} ms" for k, v in stats.items()))
+
+    client = Client()
+    api_samples = []
+    for q in queries[:200]:
+        t0 = time.perf_counter()
+        response = client.get("/api/v1/search/", {"q": q})
+        api_samples.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.content[:200]
+    stats = percentiles(api_samples)
+    print("GET /api/v1/search/  " + "  ".join(f"{k} {v:.1f} ms" for k, v in stats.items()))
+
+
+if __name__ == "__main__":
+    main()
