@@ -89,6 +89,9 @@ class Article(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("knowledge:article", kwargs={"pk": self.pk, "slug": self.slug})
+
     @property
     def slug(self) -> str:
         return slugify(self.title)[:80] or "article"
@@ -96,9 +99,6 @@ class Article(models.Model):
     @property
     def is_visible(self) -> bool:
         return self.status in self.VISIBLE_STATUSES
-
-    def get_absolute_url(self) -> str:
-        return reverse("knowledge:article", kwargs={"pk": self.pk, "slug": self.slug})
 
 
 class ArticleRevision(models.Model):
