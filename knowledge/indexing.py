@@ -18,7 +18,9 @@ from django.utils import timezone
 from .models import SearchIndexOutbox
 
 logger = logging.getLogger(__name__)
-_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("peerdesk_index_deferred", default=False)
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "peerdesk_index_deferred", default=False
+)
 
 
 @contextlib.contextmanager
