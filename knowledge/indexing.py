@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
+from community import broker
+
 from .models import SearchIndexOutbox
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,5 @@ def schedule_index(doc_ids: Iterable[str]) -> None:
 def _send_sync_task(doc_ids: list[str]) -> None:
     from .tasks import search_sync_task
 
-    try:
-        search_sync_task.delay(doc_ids)
-    except Exception:
-        logger.warning(
-            "Could not reach the broker; %d index updates wait in the outbox.",
-            len(doc_ids),
-            exc_info=True,
-        )
+    if not broker.publish(search_sync_task, doc_ids):
+        logger.info("%d index updates wait in the outbox for the reconcile task.", len(doc_ids))

@@ -33,3 +33,16 @@ def search_reconcile_task() -> int:
         logger.info("Reconciling %d search documents from the outbox.", len(pending))
         services.search_sync(doc_ids=pending)
     return len(pending)
+
+
+@shared_task
+def certification_lapses_task() -> int:
+    """Flag validations made under certifications that ended since the last run (expiry has no
+    event; revocations missed by the receiver are caught too). Idempotent."""
+    return services.certification_lapses_process()
+
+
+@shared_task
+def article_recheck_due_task() -> int:
+    """Send published articles whose re-check date passed to the review queue. Idempotent."""
+    return services.articles_recheck_due()

@@ -17,6 +17,21 @@ DOC_TYPE_LABELS = {
     "thread": "Community thread",
 }
 
+# Validation tiers, weakest first; a document's tier is the strongest standing of its solution.
+# The index and the ranking use the number; facets, filters and the API use the name.
+TIERS = ("unverified", "accepted", "endorsed", "validated_expert", "validated_staff")
+TIER_LABELS = {
+    "unverified": "Not yet verified",
+    "accepted": "Accepted by the asker",
+    "endorsed": "Endorsed by the community",
+    "validated_expert": "Validated by a certified expert",
+    "validated_staff": "Validated by staff",
+}
+
+
+def tier_name(tier: int) -> str:
+    return TIERS[min(max(int(tier), 0), len(TIERS) - 1)]
+
 
 @dataclass(frozen=True)
 class SearchDocument:
@@ -33,6 +48,10 @@ class SearchDocument:
     updated_at: dt.datetime
     source_url: str = ""
     audience: str = "public"  # "public" | "internal" (issue #3)
+    # Ranking signals (issue #3): index into TIERS, net votes, times staff used it for a case.
+    tier: int = 0
+    votes: int = 0
+    usage: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,7 @@ class SearchFilters:
     tag: str | None = None
     type: str | None = None  # one of DOC_TYPES, or "thread" meaning both thread kinds
     audiences: tuple[str, ...] = ("public",)
+    tier: str | None = None  # one of TIERS
 
 
 @dataclass(frozen=True)
@@ -54,10 +74,15 @@ class SearchHit:
     tags: tuple[str, ...]
     score: float
     source_url: str = ""
+    tier: int = 0
 
     @property
     def type_label(self) -> str:
         return DOC_TYPE_LABELS.get(self.type, self.type)
+
+    @property
+    def tier_name(self) -> str:
+        return tier_name(self.tier)
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,12 @@ class SearchResults:
     total: int
     page: int
     page_size: int
+    # Facet name → value → count over every match. "tier" counts only verified tiers (names from
+    # TIERS) and, like any facet without values, is left out when no match has one.
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Set by the caller that re-ran a query spelled differently: ``query`` is what was typed,
+    # ``corrected_query`` what the hits are for.
+    corrected_query: str = ""
 
     @property
     def num_pages(self) -> int:

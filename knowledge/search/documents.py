@@ -1,7 +1,7 @@
 """The one mapping from database rows to search documents.
 
-Doc ids are ``"article:<pk>"`` and ``"question:<pk>"``. Visible articles and every thread are
-indexable; anything else maps to ``None`` (the sync deletes it from the index).
+Doc ids are ``"article:<pk>"`` and ``"question:<pk>"``. Visible articles and visible threads (with
+their visible answers) are indexable; anything else maps to ``None`` (the sync deletes it).
 """
 
 from __future__ import annotations
@@ -9,32 +9,90 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from django.db.models import Max, Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 
 from community.markdown import html_to_text
-from community.models import Answer, Question
+from community.models import Answer, PostStatus, Question
+from community.routing import private_question_ids_q
 
 from ..indexing import article_doc_id, question_doc_id
-from ..models import Article
-from .base import SearchDocument
+from ..models import AnswerCorrection, Article, Validation
+from .base import TIERS, SearchDocument
 
 MAX_SOLUTION_CHARS = 20_000
 
 
+TIER_ACCEPTED, TIER_ENDORSED, TIER_EXPERT, TIER_STAFF = (
+    TIERS.index(name) for name in ("accepted", "endorsed", "validated_expert", "validated_staff")
+)
+
+
+def _active_validations(answer_ref: str, **extra) -> Exists:
+    return Exists(
+        Validation.objects.filter(
+            answer=OuterRef(answer_ref), status=Validation.Status.ACTIVE, **extra
+        )
+    )
+
+
 def _article_queryset() -> QuerySet[Article]:
+    # Ranking signals ride along as annotations: no extra query per batch.
     return (
         Article.objects.filter(status__in=Article.VISIBLE_STATUSES)
         .select_related("area", "source_question")
         .prefetch_related("tags")
+        .annotate(
+            signal_staff=_active_validations("source_answer", as_staff=True),
+            signal_validated=_active_validations("source_answer"),
+            signal_votes=F("source_answer__score"),
+            signal_usage=Count("usages", distinct=True),
+        )
     )
 
 
+def _article_tier(article: Article) -> int:
+    """Staff validation or a staff-written article (no source answer) → staff; an expert
+    validation → expert; an article whose validation went stale (in review) still passed one
+    validation once → endorsed."""
+    if article.signal_staff or not article.source_answer_id:
+        return TIER_STAFF
+    if article.signal_validated:
+        return TIER_EXPERT
+    return TIER_ENDORSED
+
+
+def _answer_tier(answer: Answer, accepted_id: int | None, endorse_score: int) -> int:
+    if answer.signal_corrected:  # not recommended or obsolete: earns nothing
+        return 0
+    if answer.signal_staff:
+        return TIER_STAFF
+    if answer.validated_at:
+        return TIER_EXPERT
+    if answer.score >= endorse_score:
+        return TIER_ENDORSED
+    return TIER_ACCEPTED if answer.pk == accepted_id else 0
+
+
 def _question_queryset() -> QuerySet[Question]:
-    answers = Answer.objects.only(
-        "id", "question_id", "body_html", "score", "created_at", "updated_at"
-    ).order_by("-score", "created_at", "id")
-    return Question.objects.select_related("area").prefetch_related(
-        "tags", Prefetch("answers", queryset=answers)
+    # Pending and hidden posts are for their author and staff only: never in the index.
+    answers = (
+        Answer.objects.filter(status=PostStatus.VISIBLE)
+        .only("id", "question_id", "body_html", "score", "validated_at", "created_at", "updated_at")
+        .annotate(
+            signal_staff=_active_validations("pk", as_staff=True),
+            signal_corrected=Exists(
+                AnswerCorrection.objects.filter(answer=OuterRef("pk"), reversed_at__isnull=True)
+            ),
+        )
+        .order_by("-score", "created_at", "id")
+    )
+    # Private directed questions are for their asker, experts and staff: never indexed.
+    return (
+        Question.objects.filter(status=PostStatus.VISIBLE)
+        .exclude(private_question_ids_q())
+        .select_related("area")
+        .prefetch_related("tags", Prefetch("answers", queryset=answers))
     )
 
 
@@ -61,8 +119,12 @@ def _article_document(article: Article) -> SearchDocument:
         url=article.get_absolute_url(),
         updated_at=article.updated_at,
         # Articles promoted from imported threads keep their CC BY-SA attribution link.
-        source_url=article.source_question.source_url,
-        audience="public",
+        source_url=article.source_question.source_url if article.source_question_id else "",
+        # Internal articles are filtered out of customer searches by this field.
+        audience=article.audience,
+        tier=_article_tier(article),
+        votes=article.signal_votes or 0,
+        usage=article.signal_usage,
     )
 
 
@@ -81,7 +143,8 @@ def _thread_document(question: Question) -> SearchDocument:
             length += len(text) + 2
     return SearchDocument(
         id=question_doc_id(question.pk),
-        type="thread_accepted" if question.accepted_answer_id else "thread",
+        # A hidden accepted answer is not in the document, so the thread does not claim one.
+        type="thread_accepted" if accepted else "thread",
         title=question.title,
         problem=html_to_text(question.body_html),
         solution="\n\n".join(parts),
@@ -93,6 +156,15 @@ def _thread_document(question: Question) -> SearchDocument:
         ),
         source_url=question.source_url,
         audience="public",
+        tier=max(
+            (
+                _answer_tier(a, question.accepted_answer_id, settings.PEERDESK["ENDORSE_SCORE"])
+                for a in answers
+            ),
+            default=0,
+        ),
+        # How many people had the problem plus how good its best answer is.
+        votes=question.score + max((a.score for a in answers), default=0),
     )
 
 
@@ -140,7 +212,9 @@ def count_documents() -> int:
     """How many documents ``iter_documents`` yields (for progress reporting)."""
     return (
         Article.objects.filter(status__in=Article.VISIBLE_STATUSES).count()
-        + Question.objects.count()
+        + Question.objects.filter(status=PostStatus.VISIBLE)
+        .exclude(private_question_ids_q())
+        .count()
     )
 
 
@@ -152,8 +226,15 @@ def all_doc_versions() -> dict[str, dt.datetime]:
             status__in=Article.VISIBLE_STATUSES
         ).values_list("pk", "updated_at")
     }
-    threads = Question.objects.annotate(answers_updated_at=Max("answers__updated_at")).values_list(
-        "pk", "updated_at", "answers_updated_at"
+    threads = (
+        Question.objects.filter(status=PostStatus.VISIBLE)
+        .exclude(private_question_ids_q())
+        .annotate(
+            answers_updated_at=Max(
+                "answers__updated_at", filter=Q(answers__status=PostStatus.VISIBLE)
+            )
+        )
+        .values_list("pk", "updated_at", "answers_updated_at")
     )
     for pk, updated_at, answers_updated_at in threads:
         versions[question_doc_id(pk)] = thread_updated_at(updated_at, answers_updated_at)

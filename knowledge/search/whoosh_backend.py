@@ -3,51 +3,78 @@
 Whoosh allows one writer per index. Writers wait up to ``lock_timeout`` seconds and then raise
 ``whoosh.index.LockError``, which the Celery task retries. Searchers are long-lived (opening an
 index costs far more than a query) and are refreshed when another writer or process committed.
+
+Relevance (measured by ``bench/relevance.py``; see docs/search.md): BM25F over title, problem,
+solution and tags with a question-aware stop list; at query time synonyms and the closest indexed
+spelling of unknown words are added as weaker alternatives, and words that stay together in a
+title score extra. The text score is then multiplied by the trust signals (validation tier,
+votes, freshness, usage) with the weights of ``PEERDESK_SEARCH_RANKING``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
+import itertools
 import logging
+import math
+import multiprocessing
 import os
 import re
 import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from whoosh import highlight, qparser, sorting, writing
 from whoosh import query as wq
-from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.analysis import (
+    STOP_WORDS as WHOOSH_STOP_WORDS,
+)
+from whoosh.analysis import (
+    LowercaseFilter,
+    RegexTokenizer,
+    StandardAnalyzer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.matching import CoordMatcher
 from whoosh.query.compound import DefaultOr
-from whoosh.scoring import BM25F
+from whoosh.scoring import BM25F, BaseScorer, WeightingModel
 from whoosh.searching import Hit, Searcher
+from whoosh.util.times import datetime_to_long
 
+from .analysis import STOP_WORDS, SYNONYM_GROUPS, synonym_map
 from .base import (
+    TIERS,
     ProgressCallback,
     SearchBackend,
     SearchDocument,
     SearchFilters,
     SearchHit,
     SearchResults,
+    tier_name,
 )
 
 logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = ("title", "solution", "problem", "tags")
+BODY_FIELDS = ("title", "solution", "problem")
 SNIPPET_FIELDS = ("solution", "problem")
 SPELL_SOLUTION_CHARS = 1500
 SNIPPET_FALLBACK_CHARS = 200
 MAX_SIMILAR_TERMS = 32
+MAX_SIMILAR_CHARS = 4000
 # Each word becomes one clause per field: bound what a pasted log file can cost a query.
 MAX_QUERY_CHARS = 500
 MAX_SUGGEST_WORDS = 20
@@ -60,32 +87,93 @@ _FUNCTION_WORDS_TEXT = """
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 PROGRESS_EVERY = 500
+# Rebuild processes: indexing is CPU-bound pure Python, one process per core pays off.
+MAX_PROCS = 4
+STEM_CACHE_SIZE = 200_000
 COORD_SCALE = 0.9
 
+# Every analysis choice, on by default. bench/relevance.py turns them on one at a time to
+# measure what each buys (relevance and latency); production uses the defaults.
+RELEVANCE_DEFAULTS: dict[str, bool] = {
+    "stopwords": True,  # drop question scaffolding ("how do I", "is there a way") everywhere
+    "weights": True,  # field weights and length normalisation fitted to Q&A documents
+    "synonyms": True,  # query words also match their synonyms (analysis.SYNONYM_GROUPS)
+    "typos": True,  # a query word missing from the index also matches its closest spelling
+    "proximity": False,  # title word-pair bonus: measured no gain (docs/search.md), so off
+    "similar_terms": True,  # similar(): the most distinctive words (tf-idf), not the first ones
+}
+# Whoosh's BM25F boosts before tuning, and after: a title is what a question is about, the
+# answers are long and wander (lower weight, stronger length normalisation).
+FIELD_BOOSTS = {
+    False: {"title": 3.0, "solution": 2.0, "problem": 1.0, "tags": 1.5},
+    True: {"title": 4.0, "solution": 1.0, "problem": 1.0, "tags": 1.5},
+}
+BM25_PARAMS = {False: {}, True: {"K1": 1.2, "B": 0.75, "solution_B": 0.9, "title_B": 0.5}}
+SYNONYM_WEIGHT = 0.6
+TYPO_WEIGHT = 0.8
+PROXIMITY_BOOST = 1.0
+PROXIMITY_SLOP = 3
+# Defaults of settings.PEERDESK_SEARCH_RANKING (documented in docs/search.md).
+DEFAULT_RANKING: dict[str, float] = {
+    "tier": 0.15,
+    "votes": 0.05,
+    "freshness": 0.2,
+    "freshness_half_life_days": 365.0,
+    "usage": 0.1,
+}
+_MICROSECONDS_PER_DAY = 86_400 * 1_000_000
+
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_WORD_TOKENS = r"\w+(\.?\w+)*"
 
 
-def build_schema() -> Schema:
+class _CachedStemFilter(StemFilter):
+    """Whoosh's StemFilter with functools' C-implemented LRU cache instead of its own pure-Python
+    LFU cache, whose bookkeeping cost more than the stemming it saved during a rebuild. Bounded,
+    so query words typed into a long-lived web process cannot grow it without limit."""
+
+    def clear(self) -> None:
+        self._stem = functools.lru_cache(maxsize=STEM_CACHE_SIZE)(self.stemfn)
+
+
+def text_analyzer(*, stopwords: bool = True) -> Any:
+    """Tokenize, lowercase, drop stop words and stem (cached: stemming dominates indexing)."""
+    stoplist = STOP_WORDS if stopwords else WHOOSH_STOP_WORDS
+    return (
+        RegexTokenizer(_WORD_TOKENS)
+        | LowercaseFilter()
+        | StopFilter(stoplist=stoplist, minsize=2)
+        | _CachedStemFilter()
+    )
+
+
+def build_schema(*, stopwords: bool = True, weights: bool = True) -> Schema:
+    analyzer = text_analyzer(stopwords=stopwords)
+    boosts = FIELD_BOOSTS[weights]
     return Schema(
         id=ID(unique=True, stored=True),
         type=ID(stored=True, sortable=True),
-        title=TEXT(stored=True, analyzer=StemmingAnalyzer(), field_boost=3.0),
-        solution=TEXT(stored=True, analyzer=StemmingAnalyzer(), field_boost=2.0),
-        problem=TEXT(stored=True, analyzer=StemmingAnalyzer(), field_boost=1.0),
+        title=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["title"]),
+        solution=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["solution"]),
+        problem=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["problem"]),
         # Vectors make the tag facet a per-hit lookup instead of a scan of every posting.
         tags=KEYWORD(
             commas=True,
             lowercase=True,
             scorable=True,
             stored=True,
-            field_boost=1.5,
+            field_boost=boosts["tags"],
             vector=True,
         ),
         area=ID(stored=True, sortable=True),
         url=STORED(),
         source_url=STORED(),
         audience=ID(stored=True),
-        updated_at=DATETIME(stored=True),
+        # Ranking signals are columns: the scorer reads them per matching document.
+        updated_at=DATETIME(stored=True, sortable=True),
+        tier=NUMERIC(int, bits=8, stored=True, sortable=True, default=0),
+        votes=NUMERIC(int, bits=32, signed=True, sortable=True, default=0),
+        usage=NUMERIC(int, bits=32, sortable=True, default=0),
         # Unstemmed words of the title and the start of the solution, only for "did you mean"
         # (suggesting "configure", not the stem "configur"). Capped and position-free because
         # Whoosh's own spelling=True copies the whole solution and halves rebuild speed.
@@ -112,6 +200,9 @@ def _fields_for(doc: SearchDocument) -> dict[str, Any]:
         "source_url": doc.source_url,
         "audience": doc.audience,
         "updated_at": _utc(doc.updated_at),
+        "tier": min(max(int(doc.tier), 0), len(TIERS) - 1),
+        "votes": max(min(int(doc.votes), 2**31 - 1), -(2**31)),
+        "usage": max(min(int(doc.usage), 2**31 - 1), 0),
         "spell": f"{doc.title}\n{doc.solution[:SPELL_SOLUTION_CHARS]}",
     }
 
@@ -128,6 +219,105 @@ def _has_positive_clause(q: wq.Query) -> bool:
     if q.is_leaf():
         return True
     return any(_has_positive_clause(child) for child in q.children())
+
+
+def ranking_weights() -> dict[str, float]:
+    """The configured ranking weights over the defaults (read per query: tests and operators
+    change them without restarting)."""
+    return {**DEFAULT_RANKING, **getattr(settings, "PEERDESK_SEARCH_RANKING", {})}
+
+
+# --- Scoring ----------------------------------------------------------------------------------
+
+
+class _SignalScorer(BaseScorer):
+    """BM25F times the document's trust factor. Per-document factors are linear, so scaling
+    every term's score scales the document's sum by the same factor."""
+
+    def __init__(self, inner: BaseScorer, factor: Callable[[int], float]):
+        self._inner = inner
+        self._factor = factor
+
+    def supports_block_quality(self) -> bool:
+        # Block-max pruning would need a bound on the factor; the factor is cheap, pruning off.
+        return False
+
+    def max_quality(self) -> float:
+        return self._inner.max_quality() * 1000.0
+
+    def score(self, matcher: Any) -> float:
+        return self._inner.score(matcher) * self._factor(matcher.id())
+
+
+class _SignalFactors:
+    """Per segment reader: document number → 1 + weighted signals, computed on first use."""
+
+    def __init__(self, reader: Any, weights: Mapping[str, float], now_long: int):
+        self._weights = weights
+        self._now = now_long
+        self._cache: dict[int, float] = {}
+        self._columns = {
+            name: reader.column_reader(name, translate=False)
+            for name in ("tier", "votes", "usage", "updated_at")
+        }
+
+    def __call__(self, docnum: int) -> float:
+        factor = self._cache.get(docnum)
+        if factor is None:
+            factor = self._compute(docnum)
+            self._cache[docnum] = factor
+        return factor
+
+    def _compute(self, docnum: int) -> float:
+        w, cols = self._weights, self._columns
+        factor = 1.0
+        if w["tier"]:
+            factor += w["tier"] * cols["tier"][docnum]
+        if w["votes"]:
+            factor += w["votes"] * math.log1p(max(cols["votes"][docnum], 0))
+        if w["usage"]:
+            factor += w["usage"] * math.log1p(max(cols["usage"][docnum], 0))
+        if w["freshness"]:
+            updated = cols["updated_at"][docnum]
+            age_days = max(self._now - updated, 0) / _MICROSECONDS_PER_DAY
+            half_life = max(w["freshness_half_life_days"], 1.0)
+            factor += w["freshness"] * 0.5 ** (age_days / half_life)
+        return factor
+
+
+class _SignalWeighting(WeightingModel):
+    """BM25F scaled by trust signals with weights read from settings at each query."""
+
+    def __init__(self, bm25: BM25F, weights: Callable[[], dict[str, float]] | None):
+        self._bm25 = bm25
+        self._weights = weights
+
+    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
+        return self._bm25.idf(searcher, fieldname, text)
+
+    def supports_block_quality(self) -> bool:
+        return self._weights is None and self._bm25.supports_block_quality()
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
+        inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)
+        if self._weights is None:
+            return inner
+        weights = self._weights()
+        if not any(weights[k] for k in ("tier", "votes", "usage", "freshness")):
+            return inner
+        return _SignalScorer(inner, self._factors(searcher.reader(), weights))
+
+    @staticmethod
+    def _factors(reader: Any, weights: dict[str, float]) -> _SignalFactors:
+        # One cache per segment reader, weights and day: a long-lived searcher keeps it until
+        # the index changes; freshness moves by the day.
+        now = datetime_to_long(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        key = (tuple(sorted(weights.items())), now // _MICROSECONDS_PER_DAY)
+        cached = getattr(reader, "_peerdesk_factors", None)
+        if cached is None or cached[0] != key:
+            cached = (key, _SignalFactors(reader, weights, now))
+            reader._peerdesk_factors = cached
+        return cached[1]
 
 
 class _CoordMatcher(CoordMatcher):
@@ -174,19 +364,70 @@ class _TagFacet(sorting.FieldFacet):
         return _TagCategorizer(global_searcher, self.fieldname)
 
 
-class _BaseWhooshBackend(SearchBackend):
-    """Everything but storage: schema, parsing, searching, highlighting, writing."""
+def _facet_key(name: str, key: Any) -> str | None:
+    if key in (None, ""):
+        return None
+    if name == "tier":
+        # Unverified is the absence of a tier, not a filter anyone picks.
+        return tier_name(key) if int(key) > 0 else None
+    return str(key)
 
-    def __init__(self, path: str = "", *, lock_timeout: float = 10.0, limitmb: int = 256):
+
+class _BaseWhooshBackend(SearchBackend):
+    """Everything but storage: schema, parsing, searching, highlighting, writing.
+
+    ``relevance`` switches analysis choices (RELEVANCE_DEFAULTS); ``ranking`` fixes the signal
+    weights (default: settings.PEERDESK_SEARCH_RANKING per query; False: text relevance only).
+    ``synonyms`` adds site-specific groups to analysis.SYNONYM_GROUPS.
+    """
+
+    def __init__(
+        self,
+        path: str = "",
+        *,
+        lock_timeout: float = 10.0,
+        limitmb: int = 256,
+        procs: int | None = None,
+        relevance: Mapping[str, bool] | None = None,
+        ranking: Mapping[str, float] | bool | None = None,
+        synonyms: Iterable[Iterable[str]] = (),
+    ):
         self.path = path
         self.lock_timeout = lock_timeout
         self.limitmb = limitmb
-        self.schema = build_schema()
+        # Rebuilds index in this many processes (None: one per core, at most MAX_PROCS).
+        self.procs = procs
+        self.relevance = {**RELEVANCE_DEFAULTS, **(relevance or {})}
+        self.schema = build_schema(
+            stopwords=self.relevance["stopwords"], weights=self.relevance["weights"]
+        )
         self._lock = threading.RLock()
         self._searcher_obj: Searcher | None = None
         self._parser = self._make_parser(syntax=True)
         self._plain_parser = self._make_parser(syntax=False)
-        self._analyzer = StemmingAnalyzer()
+        self._analyzer = text_analyzer(stopwords=self.relevance["stopwords"])
+        if ranking is False:
+            weights: Callable[[], dict[str, float]] | None = None
+        elif ranking is None or ranking is True:
+            weights = ranking_weights
+        else:
+            fixed = {**DEFAULT_RANKING, **ranking}
+            weights = lambda: fixed  # noqa: E731
+        self._weighting = _SignalWeighting(BM25F(**BM25_PARAMS[self.relevance["weights"]]), weights)
+        self._synonyms: dict[str, tuple[str, ...]] = {}
+        if self.relevance["synonyms"]:
+            self._synonyms = synonym_map(
+                [
+                    *SYNONYM_GROUPS,
+                    *getattr(settings, "PEERDESK_SEARCH", {}).get("SYNONYMS", ()),
+                    *synonyms,
+                ],
+                self._normalize,
+            )
+
+    def _normalize(self, word: str) -> str:
+        tokens = [t.text for t in self._analyzer(word)]
+        return tokens[0] if len(tokens) == 1 else ""
 
     # --- storage hooks -------------------------------------------------------------------
 
@@ -209,7 +450,7 @@ class _BaseWhooshBackend(SearchBackend):
                 self._close_searcher()
                 searcher = None
             if searcher is None:
-                searcher = self._index().searcher(weighting=BM25F())
+                searcher = self._index().searcher(weighting=self._weighting)
             elif not searcher.up_to_date():
                 searcher = searcher.refresh()
             self._searcher_obj = searcher
@@ -231,11 +472,15 @@ class _BaseWhooshBackend(SearchBackend):
     # --- writers ---------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self, ix: FileIndex | None = None, *, mergetype=None) -> Iterator[Any]:
+    def _writer(
+        self, ix: FileIndex | None = None, *, mergetype=None, procs: int = 1
+    ) -> Iterator[Any]:
         """A committed-on-success writer. Raises LockError when another writer holds the index."""
-        writer = (ix or self._index()).writer(
-            timeout=self.lock_timeout, procs=1, limitmb=self.limitmb
-        )
+        options: dict[str, Any] = {"timeout": self.lock_timeout, "limitmb": self.limitmb}
+        if procs > 1:
+            # Sub-processes each write a segment; keeping them avoids a final merge pass.
+            options.update(procs=procs, multisegment=True)
+        writer = (ix or self._index()).writer(**options)
         try:
             yield writer
         except BaseException:
@@ -279,8 +524,9 @@ class _BaseWhooshBackend(SearchBackend):
         writer: Any, documents: Iterable[SearchDocument], progress: ProgressCallback | None
     ) -> int:
         count = 0
+        add = writer.add_document
         for doc in documents:
-            writer.add_document(**_fields_for(doc))
+            add(**_fields_for(doc))
             count += 1
             if progress and count % PROGRESS_EVERY == 0:
                 progress(count)
@@ -321,6 +567,76 @@ class _BaseWhooshBackend(SearchBackend):
         # A query that is only a negation ("NOT foo") would list the whole index.
         return q if _has_positive_clause(q) else None
 
+    def _query(self, text: str, searcher: Searcher) -> wq.Query | None:
+        """The user's query plus the relevance choices: alternatives for each word (synonyms,
+        spelling) and a bonus for words that stay together in a title."""
+        q = self._parse(text)
+        if q is None:
+            return None
+        alternatives = self._alternatives(searcher.reader())
+        if self._synonyms or self.relevance["typos"]:
+            q = self._expand_terms(q, alternatives)
+        if self.relevance["proximity"]:
+            words = list(dict.fromkeys(t.text for t in self._analyzer(text[:MAX_QUERY_CHARS])))
+            pairs = [
+                wq.Phrase("title", [a, b], slop=PROXIMITY_SLOP)
+                for a, b in itertools.pairwise(words)
+            ]
+            if pairs:
+                # AndMaybe: only ever re-orders what the query matched (negations still hold).
+                q = wq.AndMaybe(q, wq.Or(pairs, boost=PROXIMITY_BOOST))
+        return q
+
+    def _alternatives(self, reader: Any) -> Callable[[str, str], list[tuple[str, float]]]:
+        cache: dict[str, list[tuple[str, float]]] = {}
+
+        def lookup(fieldname: str, text: str) -> list[tuple[str, float]]:
+            found = cache.get(text)
+            if found is None:
+                found = [(s, SYNONYM_WEIGHT) for s in self._synonyms.get(text, ())]
+                if self.relevance["typos"]:
+                    found += [(s, TYPO_WEIGHT) for s in self._spellings(reader, text)]
+                cache[text] = found
+            return found
+
+        return lookup
+
+    @staticmethod
+    def _spellings(reader: Any, stem: str) -> list[str]:
+        """For a word the index lacks, its most common indexed neighbour within one edit (two
+        for long words); nothing for known, short or numeric words."""
+        if len(stem) < 4 or stem.isdigit():
+            return []
+        if any((field, stem) in reader for field in BODY_FIELDS):
+            return []
+        maxdist = 2 if len(stem) >= 8 else 1
+        best: tuple[int, str] | None = None
+        for field in ("title", "solution"):
+            for candidate in reader.terms_within(field, stem, maxdist, prefix=1):
+                freq = reader.doc_frequency(field, candidate)
+                if best is None or freq > best[0]:
+                    best = (freq, candidate)
+        return [best[1]] if best else []
+
+    @staticmethod
+    def _expand_terms(
+        q: wq.Query, alternatives: Callable[[str, str], list[tuple[str, float]]]
+    ) -> wq.Query:
+        def rewrite(node: wq.Query) -> wq.Query:
+            if isinstance(node, wq.Term) and node.fieldname in BODY_FIELDS:
+                extra = alternatives(node.fieldname, node.text)
+                if extra:
+                    return wq.Or(
+                        [node]
+                        + [wq.Term(node.fieldname, t, boost=node.boost * w) for t, w in extra]
+                    )
+                return node
+            if isinstance(node, wq.Not):  # never widen what the user excluded
+                return node
+            return node.apply(rewrite)
+
+        return rewrite(q)
+
     @staticmethod
     def _filter_query(filters: SearchFilters) -> wq.Query:
         parts: list[wq.Query] = [wq.Or([wq.Term("audience", a) for a in filters.audiences])]
@@ -332,6 +648,9 @@ class _BaseWhooshBackend(SearchBackend):
             parts.append(wq.Or([wq.Term("type", "thread"), wq.Term("type", "thread_accepted")]))
         elif filters.type:
             parts.append(wq.Term("type", filters.type))
+        if filters.tier:
+            tier = TIERS.index(filters.tier) if filters.tier in TIERS else -1
+            parts.append(wq.NumericRange("tier", tier, tier) if tier >= 0 else wq.NullQuery)
         return wq.And(parts)
 
     def _configure_highlighting(self, results: Any) -> None:
@@ -369,6 +688,7 @@ class _BaseWhooshBackend(SearchBackend):
             tags=_tags_of(hit.fields()),
             score=float(hit.score or 0.0),
             source_url=hit.get("source_url", ""),
+            tier=int(hit.get("tier") or 0),
         )
 
     def search(
@@ -383,15 +703,18 @@ class _BaseWhooshBackend(SearchBackend):
         page = max(1, int(page))
         page_size = max(1, int(page_size))
         empty = SearchResults(query=query, hits=[], total=0, page=page, page_size=page_size)
-        q = self._parse(query or "") if (query or "").strip() else None
-        if q is None or not filters.audiences:
+        if not (query or "").strip() or not filters.audiences:
             return empty
         facets = {
             "area": sorting.FieldFacet("area"),
             "type": sorting.FieldFacet("type"),
             "tag": _TagFacet("tags", allow_overlap=True),
+            "tier": sorting.FieldFacet("tier"),
         }
         with self._searcher() as searcher:
+            q = self._query(query, searcher)
+            if q is None:
+                return empty
             results = searcher.search(
                 q,
                 filter=self._filter_query(filters),
@@ -402,16 +725,17 @@ class _BaseWhooshBackend(SearchBackend):
             self._configure_highlighting(results)
             start = (page - 1) * page_size
             hits = [self._hit(hit) for hit in results[start : start + page_size]]
-            facet_counts = {
-                name: {
-                    str(key): count
-                    for key, count in sorted(
-                        results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0]))
+            facet_counts: dict[str, dict[str, int]] = {}
+            for name in facets:
+                counts: Counter[str] = Counter()
+                for key, count in results.groups(name).items():
+                    label = _facet_key(name, key)
+                    if label is not None:
+                        counts[label] += count
+                if counts or name != "tier":
+                    facet_counts[name] = dict(
+                        sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                     )
-                    if key not in (None, "")
-                }
-                for name in facets
-            }
             return SearchResults(
                 query=query,
                 hits=hits,
@@ -453,7 +777,7 @@ class _BaseWhooshBackend(SearchBackend):
         stems = [t.text for t in self._analyzer(word)]
         if not stems or word in FUNCTION_WORDS:  # never "correct" "how" into "know"
             return True
-        for field in ("title", "solution", "problem"):
+        for field in BODY_FIELDS:
             if any((field, stem) in reader for stem in stems):
                 return True
         return ("tags", word) in reader
@@ -462,19 +786,48 @@ class _BaseWhooshBackend(SearchBackend):
         self, text: str, *, filters: SearchFilters | None = None, limit: int = 5
     ) -> list[SearchHit]:
         filters = filters or SearchFilters()
-        # The analyzer drops stopwords and short tokens, so "how do I ..." keeps only content.
-        tokens = self._analyzer((text or "")[: MAX_QUERY_CHARS * 4])
-        terms = list(dict.fromkeys(t.text for t in tokens))[:MAX_SIMILAR_TERMS]
-        if not terms or not filters.audiences or limit < 1:
+        if not filters.audiences or limit < 1:
             return []
-        q = _CoordOr(
-            [wq.Term(field, term) for term in terms for field in ("title", "solution", "problem")],
-            scale=COORD_SCALE,
-        )
+        # The analyzer drops stopwords and short tokens, so "how do I ..." keeps only content.
+        tokens = [t.text for t in self._analyzer((text or "")[:MAX_SIMILAR_CHARS])]
+        if not tokens:
+            return []
         with self._searcher() as searcher:
+            weighted = self._similar_terms(searcher, tokens)
+            if not weighted:
+                return []
+            q = _CoordOr(
+                [
+                    wq.Term(field, term, boost=weight)
+                    for term, weight in weighted
+                    for field in BODY_FIELDS
+                ],
+                scale=COORD_SCALE,
+            )
             results = searcher.search(q, filter=self._filter_query(filters), limit=limit)
             self._configure_highlighting(results)
             return [self._hit(hit) for hit in results]
+
+    def _similar_terms(self, searcher: Searcher, tokens: list[str]) -> list[tuple[str, float]]:
+        """The words that say what a text is about, with weights: a long question pasted into
+        the ask form has dozens of words; the rare ones it repeats identify it."""
+        if not self.relevance["similar_terms"]:
+            return [(t, 1.0) for t in list(dict.fromkeys(tokens))[:MAX_SIMILAR_TERMS]]
+        reader = searcher.reader()
+        total = max(reader.doc_count(), 1)
+        scored: list[tuple[float, int, str]] = []
+        for position, (term, tf) in enumerate(Counter(tokens).items()):
+            df = max(reader.doc_frequency(field, term) for field in BODY_FIELDS)
+            if df == 0:
+                continue  # a word the index lacks cannot match anything
+            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            scored.append(((1 + math.log(tf)) * idf, position, term))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        top = scored[:MAX_SIMILAR_TERMS]
+        if not top:
+            return []
+        best = top[0][0] or 1.0
+        return [(term, max(score / best, 0.1)) for score, _, term in top]
 
 
 class _PrivateRamStorage(RamStorage):
@@ -578,7 +931,7 @@ class WhooshBackend(_BaseWhooshBackend):
             self._remove_stale_siblings()
             new_dir = self._new_sibling()
             new_ix = FileStorage(str(new_dir)).create_index(self.schema)
-            with self._writer(new_ix) as writer:
+            with self._writer(new_ix, procs=self._rebuild_procs()) as writer:
                 count = self._write_all(writer, documents, progress)
             self._swap_in(new_dir)
             new_dir = None
@@ -593,6 +946,12 @@ class WhooshBackend(_BaseWhooshBackend):
             self._ix = None
             self._opened_target = None
         return count
+
+    def _rebuild_procs(self) -> int:
+        # A daemonic process (a Celery prefork child) may not start processes of its own.
+        if multiprocessing.current_process().daemon:
+            return 1
+        return max(1, self.procs or min(os.cpu_count() or 1, MAX_PROCS))
 
     def _remove_stale_siblings(self) -> None:
         """Delete leftovers of interrupted rebuilds (caller holds the live write lock)."""

@@ -22,7 +22,23 @@ def make_disk(tmp_path):
     return WhooshBackend(str(tmp_path / "index"))
 
 
-@pytest.fixture(params=[make_ram, make_disk], ids=["whoosh-ram", "whoosh-disk"])
+def make_postgres(tmp_path):
+    from knowledge.search.postgres_backend import PostgresBackend
+
+    return PostgresBackend()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(make_ram, id="whoosh-ram"),
+        pytest.param(make_disk, id="whoosh-disk"),
+        # Needs the PostgreSQL of the integration run: deselected by the fast run's
+        # `-m 'not integration'`, run by `make test-integration`.
+        pytest.param(
+            make_postgres, id="postgres", marks=[pytest.mark.integration, pytest.mark.django_db]
+        ),
+    ]
+)
 def backend(request, tmp_path):
     instance = request.param(tmp_path)
     yield instance
@@ -347,6 +363,38 @@ def test_a_failed_rebuild_leaves_the_previous_index_in_place(backend):
     assert backend.search("half").total == 0
 
 
+def test_tier_filters_facets_and_hits_follow_the_documents_validation_tier(backend):
+    backend.upsert(
+        [
+            doc(1, "Router firmware", tier=3),
+            doc(2, "Router firmware again", tier=3),
+            doc(3, "Router firmware accepted", kind="question", type="thread_accepted", tier=1),
+            doc(4, "Router firmware unverified", kind="question"),
+        ]
+    )
+
+    results = backend.search("firmware")
+    validated = backend.search("firmware", filters=SearchFilters(tier="validated_expert"))
+
+    assert results.facets["tier"] == {"validated_expert": 2, "accepted": 1}
+    assert sorted(ids(validated.hits)) == ["article:1", "article:2"]
+    assert {hit.id: hit.tier_name for hit in results.hits}["question:4"] == "unverified"
+    assert backend.search("firmware", filters=SearchFilters(tier="bogus")).total == 0
+    assert "tier" not in backend.search("unverified").facets
+
+
+def test_a_validated_document_outranks_an_equal_unverified_one(backend, settings):
+    settings.PEERDESK_SEARCH_RANKING = {"tier": 0.5, "votes": 0, "usage": 0, "freshness": 0}
+    backend.upsert(
+        [
+            doc(1, "Reset the router", solution="Hold the button."),
+            doc(2, "Reset the router", solution="Hold the button.", tier=4),
+        ]
+    )
+
+    assert ids(backend.search("reset router").hits) == ["article:2", "article:1"]
+
+
 # --- Whoosh specifics: the on-disk swap, long-lived searchers across processes, the write lock.
 
 
@@ -439,3 +487,184 @@ def test_concurrent_searches_from_threads_share_one_backend(tmp_path):
     assert errors == []
     assert set(totals) <= {20, 21}
     assert backend.search("router").total == 21
+
+
+# --- PostgreSQL specifics: web-search syntax, the migration's indexes, no pg_trgm.
+
+postgres_only = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def pg_backend():
+    from knowledge.search.postgres_backend import PostgresBackend
+
+    return PostgresBackend()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"reset the router"', ["article:1"]),
+        ("router -reset", ["article:2"]),
+        ("router NOT reset", ["article:2"]),
+        ("modem OR lights", ["article:2", "article:3"]),
+    ],
+)
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_reads_web_search_syntax(pg_backend, query, expected):
+    pg_backend.upsert(
+        [
+            doc(1, "Reset the router", solution="Hold the button."),
+            doc(2, "Router lights", solution="Amber means no signal."),
+            doc(3, "Modem setup", solution="Plug it in, then reset your old router."),
+        ]
+    )
+
+    assert sorted(ids(pg_backend.search(query).hits)) == expected
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_search_uses_the_gin_index_and_suggest_has_its_trigram_index(pg_backend):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('knowledge_searchentry', 'knowledge_searchterm')"
+        )
+        indexes = dict(cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the table is tiny: show it can
+        cursor.execute(
+            "EXPLAIN SELECT doc_id FROM knowledge_searchentry "
+            "WHERE vector @@ websearch_to_tsquery('english', 'router')"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+
+    assert "USING gin (vector)" in indexes["search_entry_vector_gin"]
+    assert "gin_trgm_ops" in indexes["search_term_word_trgm"]
+    assert "search_entry_vector_gin" in plan
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_without_pg_trgm_suggests_nothing_instead_of_failing(pg_backend):
+    pg_backend.upsert([doc(1, "Configure the router")])
+    pg_backend._has_trigram = False  # as on a server where the extension may not be created
+
+    assert pg_backend.suggest("ruoter") == []
+    assert ids(pg_backend.search("router").hits) == ["article:1"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_snippets_stay_escaped_around_entities_and_long_texts(pg_backend):
+    filler = "padding words here " * 800  # past the headline window
+    pg_backend.upsert(
+        [
+            doc(1, "AT&T modem", solution="Use <AT&T> settings &amp; reset <i>it</i>."),
+            doc(2, "Long thread", solution=f"Start <u>here</u>. {filler} antenna at the end"),
+        ]
+    )
+
+    first = pg_backend.search("reset").hits[0].snippet
+    second = pg_backend.search("antenna").hits[0].snippet
+
+    assert first.startswith("Use &lt;AT&amp;T&gt; settings &amp;amp; <mark>reset</mark>")
+    assert "<i>" not in first
+    assert second.startswith("Start &lt;u&gt;here&lt;/u&gt;.")
+    assert second.endswith(" …")
+    assert "<u>" not in second
+
+
+# --- Trust signals in the ranking, the tier facet and filter (issue 3): every backend. ----------
+
+RANKING = {
+    "tier": 0.15,
+    "votes": 0.05,
+    "freshness": 0.2,
+    "freshness_half_life_days": 365,
+    "usage": 0.1,
+}
+
+
+def test_a_validated_article_outranks_a_thread_with_the_same_text(backend, settings):
+    settings.PEERDESK_SEARCH_RANKING = RANKING
+    same = {"problem": "It restarts every night.", "solution": "Update the firmware."}
+    backend.upsert(
+        [
+            doc(1, "Router resets overnight", kind="question", **same),
+            doc(2, "Router resets overnight", tier=3, **same),
+        ]
+    )
+
+    assert ids(backend.search("router resets").hits) == ["article:2", "question:1"]
+
+
+def test_a_fresher_document_wins_a_tie(backend, settings):
+    settings.PEERDESK_SEARCH_RANKING = RANKING
+    backend.upsert(
+        [
+            doc(1, "Printer offline", solution="Restart the spooler.", updated_at=NOW - YEARS_2),
+            doc(2, "Printer offline", solution="Restart the spooler.", updated_at=NOW),
+        ]
+    )
+
+    assert ids(backend.search("printer offline").hits) == ["article:2", "article:1"]
+
+
+YEARS_2 = dt.timedelta(days=730)
+
+
+def test_votes_and_usage_each_lift_a_document_over_its_equal(backend, settings):
+    settings.PEERDESK_SEARCH_RANKING = RANKING
+    backend.upsert(
+        [
+            doc(1, "Modem drops wifi"),
+            doc(2, "Modem drops wifi", votes=40),
+            doc(3, "Modem drops wifi", votes=-40),
+        ]
+    )
+    assert ids(backend.search("modem wifi").hits)[0] == "article:2"
+
+    backend.upsert([doc(3, "Modem drops wifi", usage=200)])
+    assert ids(backend.search("modem wifi").hits)[0] == "article:3"
+
+
+def test_ranking_weights_come_from_settings_at_query_time(backend, settings):
+    backend.upsert(
+        [doc(1, "Router resets", tier=4), doc(2, "Router resets", kind="question", votes=500)]
+    )
+
+    settings.PEERDESK_SEARCH_RANKING = {**RANKING, "tier": 0.0, "votes": 0.5}
+    assert ids(backend.search("router resets").hits)[0] == "question:2"
+
+    settings.PEERDESK_SEARCH_RANKING = {**RANKING, "tier": 0.5, "votes": 0.0}
+    assert ids(backend.search("router resets").hits)[0] == "article:1"
+
+    settings.PEERDESK_SEARCH_RANKING = dict.fromkeys(RANKING, 0)
+    scores = {hit.id: hit.score for hit in backend.search("router resets").hits}
+    assert scores["article:1"] == pytest.approx(scores["question:2"])
+
+
+def test_the_tier_facet_counts_verified_tiers_and_the_tier_filter_selects_one(backend):
+    backend.upsert(
+        [
+            doc(1, "Cable firmware"),
+            doc(2, "Cable firmware again", kind="question", type="thread_accepted", tier=1),
+            doc(3, "Firmware for cables", tier=3),
+            doc(4, "Firmware cable notes", tier=3),
+            doc(5, "Firmware cable by staff", tier=4),
+            doc(6, "Unrelated printer", tier=4),
+        ]
+    )
+
+    results = backend.search("firmware")
+    expert = backend.search("firmware", filters=SearchFilters(tier="validated_expert"))
+
+    assert results.facets["tier"] == {"validated_expert": 2, "accepted": 1, "validated_staff": 1}
+    assert sorted(ids(expert.hits)) == ["article:3", "article:4"]
+    assert {hit.id: hit.tier for hit in results.hits}["article:5"] == 4
+    assert backend.search("firmware", filters=SearchFilters(tier="bogus")).total == 0
+    assert "tier" not in backend.search("cable", filters=SearchFilters(tier=None, area="x")).facets

@@ -47,9 +47,12 @@
         if (!item || typeof item.url !== "string" || item.url.charAt(0) !== "/") {
           return; // only same-site links
         }
+        // The click link records the click (a possible deflection) and redirects to item.url.
+        var href = typeof item.click_url === "string" && item.click_url.charAt(0) === "/" &&
+          item.click_url.charAt(1) !== "/" ? item.click_url : item.url;
         var li = document.createElement("li");
         var link = document.createElement("a");
-        link.href = item.url;
+        link.href = href;
         link.textContent = String(item.title || "");
         link.target = "_blank";
         link.rel = "noopener";

@@ -1,0 +1,529 @@
+"""PostgreSQL full-text search: the backend for several web nodes sharing one database.
+
+Documents live in ``knowledge_searchentry`` with a weighted ``tsvector`` (title A, solution and
+tags B, problem C) computed in the same statement that writes the row, under a GIN index.
+Queries use ``websearch_to_tsquery`` (quotes for phrases, ``OR``, ``-word``; ``NOT word`` is
+read as ``-word``), ranking is ``ts_rank_cd`` and snippets come from ``ts_headline`` run over
+HTML-escaped text, so the only markup in a snippet is the ``<mark>`` it adds.
+
+Unlike Whoosh, every web node and worker writes and reads the same table: no single-writer
+queue, no index files to share. ``suggest`` needs the ``pg_trgm`` extension (the migration
+creates it where it may); without it, suggestions are empty.
+"""
+
+# SQL here is assembled from module constants only; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from django.db import connections, transaction
+
+from ..models import SearchEntry, SearchTerm
+from .base import (
+    TIERS,
+    ProgressCallback,
+    SearchBackend,
+    SearchDocument,
+    SearchFilters,
+    SearchHit,
+    SearchResults,
+    tier_name,
+)
+
+# One source for the trust-signal weights and their defaults, whichever backend ranks.
+from .whoosh_backend import ranking_weights
+
+ENTRY = SearchEntry._meta.db_table
+TERM = SearchTerm._meta.db_table
+CONFIG = "english"
+BATCH_SIZE = 500  # also the progress step, as in the Whoosh backend
+MAX_QUERY_CHARS = 500
+MAX_SIMILAR_TERMS = 32
+MAX_SUGGEST_WORDS = 20
+SPELL_SOLUTION_CHARS = 1500
+MAX_WORD_CHARS = SearchTerm._meta.get_field("word").max_length
+# ts_headline re-parses the text for every hit (~0.3 ms per 1,000 characters), the largest
+# cost of a selective query: bound it. A match past this point still ranks; its snippet
+# then comes from the problem or the document's opening.
+HEADLINE_CHARS = 2_500
+SNIPPET_FALLBACK_CHARS = 200
+# ts_rank_cd weights, in PostgreSQL's {D, C, B, A} order: problem C, solution/tags B, title A.
+RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
+# 1: divide by 1 + log(length), so a long thread repeating a word does not bury a short article.
+RANK_NORMALIZATION = 1
+TRIGRAM_THRESHOLD = 0.2  # "ruoter" ~ "router" is 0.27; the edit distance filter does the rest
+MAX_EDIT_DISTANCE = 2
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# Whoosh syntax users already type: "NOT word" means what websearch spells "-word".
+_NOT_RE = re.compile(r"(?<!\S)NOT\s+(?=[^\s-])")
+
+_VECTOR_SQL = (
+    f"setweight(to_tsvector('{CONFIG}', d.title), 'A')"
+    f" || setweight(to_tsvector('{CONFIG}', d.solution), 'B')"
+    f" || setweight(to_tsvector('{CONFIG}', d.problem), 'C')"
+    f" || setweight(to_tsvector('{CONFIG}', d.tags_text), 'B')"
+)
+_COLUMNS = (
+    "doc_id",
+    "type",
+    "title",
+    "problem",
+    "solution",
+    "tags",
+    "area",
+    "url",
+    "source_url",
+    "audience",
+    "updated_at",
+    "tier",
+    "votes",
+    "usage",
+)
+_WRITE_SQL = f"""
+INSERT INTO {ENTRY} ({", ".join(_COLUMNS)}, vector)
+SELECT d.doc_id, d.type, d.title, d.problem, d.solution, d.tags::jsonb, d.area, d.url,
+       d.source_url, d.audience, d.updated_at, d.tier, d.votes, d.usage, {_VECTOR_SQL}
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+            %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::smallint[],
+            %s::integer[], %s::integer[])
+     AS d(doc_id, type, title, problem, solution, tags, tags_text, area, url, source_url,
+          audience, updated_at, tier, votes, usage)
+ON CONFLICT (doc_id) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])}, vector = EXCLUDED.vector
+"""
+_TERMS_SQL = f"INSERT INTO {TERM} (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING"
+
+# A query that is empty after stop words ('') or only negative ('T', e.g. "-router") would
+# match nothing or everything; both mean "no hits".
+# MATERIALIZED hides the query's value from the planner, which then keeps to the GIN index.
+# Seeing it, the planner turns to a sequential scan once ~5% of rows match, because it prices
+# `@@` as cheap; it is not (every row's tsvector is detoasted): 290 ms instead of 7 ms on 20k.
+_WEBSEARCH_CTE = f"""
+q AS MATERIALIZED (
+    SELECT query FROM (SELECT websearch_to_tsquery('{CONFIG}', %s) AS query) parsed
+    WHERE querytree(query) NOT IN ('', 'T')
+)"""
+_TSQUERY_CTE = "q AS MATERIALIZED (SELECT %s::tsquery AS query)"
+
+_FACETS_SQL = """
+WITH {q_cte},
+m AS MATERIALIZED (
+    SELECT e.area, e.type, e.tags, e.tier FROM {entry} e, q WHERE e.vector @@ q.query {where}
+)
+SELECT 'total', '', count(*) FROM m
+UNION ALL SELECT 'area', area, count(*) FROM m GROUP BY area
+UNION ALL SELECT 'type', type, count(*) FROM m GROUP BY type
+UNION ALL SELECT 'tag', t.tag, count(*)
+          FROM m CROSS JOIN LATERAL jsonb_array_elements_text(m.tags) AS t(tag) GROUP BY t.tag
+UNION ALL SELECT 'tier', tier::text, count(*) FROM m WHERE tier > 0 GROUP BY tier
+"""
+
+
+def _escaped(column: str) -> str:
+    """SQL escaping ``column`` for HTML text content, cut to what ts_headline may read."""
+    cut = f"left({column}, {HEADLINE_CHARS})"
+    return f"replace(replace(replace({cut}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+
+
+_MARKS = 'StartSel="<mark>", StopSel="</mark>"'
+# Fragments keep long texts short, but on a short text they cut it down to a few words around
+# the match; a text that fits a snippet anyway is shown whole.
+SHORT_TEXT_CHARS = 300
+_WHOLE_OPTIONS = f"{_MARKS}, MaxFragments=0, MaxWords=80, MinWords=40, HighlightAll=false"
+_FRAGMENT_OPTIONS = f'{_MARKS}, MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=" … "'
+
+
+def _headline(column: str) -> str:
+    text = _escaped(column)
+    return (
+        f"CASE WHEN length({column}) <= {SHORT_TEXT_CHARS}"
+        f" THEN ts_headline('{CONFIG}', {text}, q.query, '{_WHOLE_OPTIONS}')"
+        f" ELSE ts_headline('{CONFIG}', {text}, q.query, '{_FRAGMENT_OPTIONS}') END"
+    )
+
+
+# Rank and page first, then headline only the rows of the page (ts_headline is the dear part).
+_HITS_SQL = f"""
+WITH {{q_cte}},
+page AS (
+    SELECT e.doc_id,
+           ts_rank_cd({RANK_WEIGHTS}, e.vector, q.query, {RANK_NORMALIZATION})
+           * (1 + %s * e.tier + %s * ln(1 + greatest(e.votes, 0)) + %s * ln(1 + e.usage)
+              + %s * power(0.5, extract(epoch FROM now() - e.updated_at) / 86400.0 / %s))
+           AS rank
+    FROM {ENTRY} e, q
+    WHERE e.vector @@ q.query {{where}}
+    ORDER BY rank DESC, e.doc_id
+    LIMIT %s OFFSET %s
+)
+SELECT e.doc_id, e.type, e.title, e.url, e.area, e.tags, e.source_url, e.tier, page.rank,
+       hl.solution,
+       -- The problem is only highlighted when the solution had no match (it is not shown).
+       CASE WHEN strpos(hl.solution, '<mark>') = 0 THEN {_headline("e.problem")} END,
+       left(e.solution, {SNIPPET_FALLBACK_CHARS + 1}),
+       left(e.problem, {SNIPPET_FALLBACK_CHARS + 1})
+FROM page JOIN {ENTRY} e ON e.doc_id = page.doc_id CROSS JOIN q
+-- OFFSET 0 keeps the subquery from being flattened, which would run ts_headline twice.
+CROSS JOIN LATERAL (SELECT {_headline("e.solution")} AS solution OFFSET 0) hl
+ORDER BY page.rank DESC, page.doc_id
+"""
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; imported content occasionally does.
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _tags(doc: SearchDocument) -> list[str]:
+    return [t.strip().lower() for t in doc.tags if t.strip()]
+
+
+def _spell_words(doc: SearchDocument) -> set[str]:
+    text = f"{doc.title}\n{doc.solution[:SPELL_SOLUTION_CHARS]}".lower()
+    return {
+        word
+        for word in _WORD_RE.findall(text)
+        if 3 <= len(word) <= MAX_WORD_CHARS and not word.isdigit()
+    }
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _websearch_text(query: str) -> str:
+    return _clean(_NOT_RE.sub("-", (query or "")[:MAX_QUERY_CHARS])).strip()
+
+
+def _tsquery_literal(lexemes: Sequence[str]) -> str:
+    """An OR of lexemes already normalized by to_tsvector (so they must not be stemmed again)."""
+    quoted = ("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+    return " | ".join(quoted)
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of neighbours counts 1), capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def _snippet(headlines: Sequence[str], openings: Sequence[str]) -> str:
+    for headline in headlines:
+        if headline and "<mark>" in headline:
+            return headline
+    for opening in openings:
+        if opening:
+            cut = opening[:SNIPPET_FALLBACK_CHARS]
+            suffix = " …" if len(opening) > SNIPPET_FALLBACK_CHARS else ""
+            return html.escape(cut, quote=False) + suffix
+    return ""
+
+
+class PostgresBackend(SearchBackend):
+    """Search over the ``SearchEntry`` table of the database ``using`` (which must be PostgreSQL).
+
+    ``path`` is accepted for the common constructor signature and ignored.
+    """
+
+    def __init__(self, path: str = "", *, using: str = "default"):
+        self.using = using
+        self._has_trigram: bool | None = None
+
+    def close(self) -> None:
+        """Nothing to release: Django owns the connection."""
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _write(self, cursor: Any, docs: list[SearchDocument]) -> None:
+        latest = {doc.id: doc for doc in docs}  # ON CONFLICT may touch a row once per statement
+        rows = list(latest.values())
+        columns: list[list[Any]] = [
+            [doc.id for doc in rows],
+            [doc.type for doc in rows],
+            [_clean(doc.title) for doc in rows],
+            [_clean(doc.problem) for doc in rows],
+            [_clean(doc.solution) for doc in rows],
+            [json.dumps(_tags(doc)) for doc in rows],
+            [" ".join(_tags(doc)) for doc in rows],
+            [doc.area for doc in rows],
+            [doc.url for doc in rows],
+            [doc.source_url for doc in rows],
+            [doc.audience for doc in rows],
+            [_utc(doc.updated_at) for doc in rows],
+            [min(max(int(doc.tier), 0), len(TIERS) - 1) for doc in rows],
+            [max(min(int(doc.votes), 2**31 - 1), -(2**31)) for doc in rows],
+            [max(min(int(doc.usage), 2**31 - 1), 0) for doc in rows],
+        ]
+        cursor.execute(_WRITE_SQL, columns)
+        words = sorted(set().union(*(_spell_words(doc) for doc in rows)))
+        if words:
+            # Sorted, so two workers adding overlapping words lock them in the same order.
+            cursor.execute(_TERMS_SQL, [words])
+
+    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+        docs = list(documents)
+        if not docs:
+            return
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+            for batch in _batches(docs, BATCH_SIZE):
+                self._write(cursor, batch)
+
+    def delete(self, doc_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ENTRY} WHERE doc_id = ANY(%s)", [ids])
+
+    def clear(self) -> None:
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ENTRY}")
+            cursor.execute(f"DELETE FROM {TERM}")
+
+    def stored_versions(self) -> dict[str, dt.datetime]:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT doc_id, updated_at FROM {ENTRY}")
+            return {doc_id: _utc(updated_at) for doc_id, updated_at in cursor.fetchall()}
+
+    def rebuild(
+        self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
+    ) -> int:
+        # One transaction: readers keep seeing the old rows (DELETE, not TRUNCATE, so nobody
+        # waits on a table lock) until the new ones commit; a failure leaves the old index.
+        count = 0
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ENTRY}")
+            cursor.execute(f"DELETE FROM {TERM}")
+            for batch in _batches(documents, BATCH_SIZE):
+                self._write(cursor, batch)
+                count += len(batch)
+                if progress:
+                    progress(count)
+        return count
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+        clauses = ["e.audience = ANY(%s)"]
+        params: list[Any] = [list(filters.audiences)]
+        if filters.area:
+            clauses.append("e.area = %s")
+            params.append(filters.area)
+        if filters.tag:
+            clauses.append("e.tags @> %s::jsonb")
+            params.append(json.dumps([filters.tag.strip().lower()]))
+        if filters.tier:
+            # An unknown tier name matches nothing, as in the Whoosh backend.
+            clauses.append("e.tier = %s")
+            params.append(TIERS.index(filters.tier) if filters.tier in TIERS else -1)
+        if filters.type == "thread":
+            clauses.append("e.type IN ('thread', 'thread_accepted')")
+        elif filters.type:
+            clauses.append("e.type = %s")
+            params.append(filters.type)
+        return "".join(f" AND {clause}" for clause in clauses), params
+
+    def _hits(
+        self, cursor: Any, q_cte: str, q_param: str, filters: SearchFilters, limit: int, offset: int
+    ) -> list[SearchHit]:
+        where, params = self._filter_sql(filters)
+        w = ranking_weights()
+        signals = [
+            w["tier"],
+            w["votes"],
+            w["usage"],
+            w["freshness"],
+            max(w["freshness_half_life_days"], 1.0),
+        ]
+        cursor.execute(
+            _HITS_SQL.format(q_cte=q_cte, where=where),
+            [q_param, *signals, *params, limit, offset],
+        )
+        return [
+            SearchHit(
+                id=doc_id,
+                type=type_,
+                title=title,
+                snippet=_snippet((solution_hl, problem_hl), (solution, problem)),
+                url=url,
+                area=area,
+                tags=tuple(tags or ()),
+                score=float(rank),
+                source_url=source_url,
+                tier=tier,
+            )
+            for (
+                doc_id,
+                type_,
+                title,
+                url,
+                area,
+                tags,
+                source_url,
+                tier,
+                rank,
+                solution_hl,
+                problem_hl,
+                solution,
+                problem,
+            ) in cursor.fetchall()
+        ]
+
+    def search(
+        self,
+        query: str,
+        *,
+        filters: SearchFilters | None = None,
+        page: int = 1,
+        page_size: int = 10,
+    ) -> SearchResults:
+        filters = filters or SearchFilters()
+        page = max(1, int(page))
+        page_size = max(1, int(page_size))
+        empty = SearchResults(query=query, hits=[], total=0, page=page, page_size=page_size)
+        text = _websearch_text(query)
+        if not text or not filters.audiences:
+            return empty
+        where, params = self._filter_sql(filters)
+        facets: dict[str, dict[str, int]] = {"area": {}, "type": {}, "tag": {}, "tier": {}}
+        total = 0
+        with connections[self.using].cursor() as cursor:
+            sql = _FACETS_SQL.format(q_cte=_WEBSEARCH_CTE, entry=ENTRY, where=where)
+            cursor.execute(sql, [text, *params])
+            for kind, key, count in cursor.fetchall():
+                if kind == "total":
+                    total = count
+                elif kind == "tier":
+                    facets[kind][tier_name(int(key))] = count
+                elif key:
+                    facets[kind][key] = count
+            offset = (page - 1) * page_size
+            hits = (
+                self._hits(cursor, _WEBSEARCH_CTE, text, filters, page_size, offset)
+                if offset < total
+                else []
+            )
+        return SearchResults(
+            query=query,
+            hits=hits,
+            total=total,
+            page=page,
+            page_size=page_size,
+            # Like Whoosh: "tier" only appears when some match is verified.
+            facets={
+                name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+                for name, counts in facets.items()
+                if counts or name != "tier"
+            },
+        )
+
+    def similar(
+        self, text: str, *, filters: SearchFilters | None = None, limit: int = 5
+    ) -> list[SearchHit]:
+        filters = filters or SearchFilters()
+        if not filters.audiences or limit < 1:
+            return []
+        with connections[self.using].cursor() as cursor:
+            # Lexemes in the order they appear: the start of a question says most about it.
+            cursor.execute(
+                f"SELECT lexeme FROM unnest(to_tsvector('{CONFIG}', %s)) "
+                "ORDER BY positions[1], lexeme LIMIT %s",
+                [_clean((text or "")[: MAX_QUERY_CHARS * 4]), MAX_SIMILAR_TERMS],
+            )
+            lexemes = [row[0] for row in cursor.fetchall()]
+            if not lexemes:
+                return []
+            return self._hits(cursor, _TSQUERY_CTE, _tsquery_literal(lexemes), filters, limit, 0)
+
+    def _trigram_available(self, cursor: Any) -> bool:
+        if self._has_trigram is None:
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+            self._has_trigram = cursor.fetchone() is not None
+        return self._has_trigram
+
+    def suggest(self, text: str, *, limit: int = 5) -> list[str]:
+        words = _WORD_RE.findall(_clean((text or "")[:MAX_QUERY_CHARS]).lower())
+        words = words[:MAX_SUGGEST_WORDS]
+        if not words or limit < 1:
+            return []
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+            if not self._trigram_available(cursor):
+                return []
+            # Stop words ("how", "you") and words any document contains (by stem) are right.
+            cursor.execute(
+                f"""SELECT w, numnode(plainto_tsquery('{CONFIG}', w)) = 0 OR EXISTS (
+                        SELECT 1 FROM {ENTRY} e WHERE e.vector @@ plainto_tsquery('{CONFIG}', w))
+                    FROM unnest(%s::text[]) AS w""",
+                [sorted(set(words))],
+            )
+            known = {word for word, is_known in cursor.fetchall() if is_known}
+            cursor.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+                [str(TRIGRAM_THRESHOLD)],
+            )
+            alternatives: list[list[str]] = []
+            for word in words:
+                if len(word) < 3 or word.isdigit() or word in known:
+                    alternatives.append([word])
+                    continue
+                cursor.execute(
+                    f"""SELECT word, similarity(word, %s) AS sim FROM {TERM}
+                        WHERE word %% %s AND length(word) BETWEEN %s AND %s
+                        ORDER BY sim DESC, word LIMIT 50""",
+                    [
+                        word,
+                        word,
+                        len(word) - MAX_EDIT_DISTANCE,
+                        len(word) + MAX_EDIT_DISTANCE,
+                    ],
+                )
+                scored = [
+                    (_edit_distance(word, candidate, MAX_EDIT_DISTANCE), -sim, candidate)
+                    for candidate, sim in cursor.fetchall()
+                ]
+                options = [c for distance, _, c in sorted(scored) if distance <= MAX_EDIT_DISTANCE]
+                alternatives.append(options[:limit] or [word])
+        best = [options[0] for options in alternatives]
+        if best == words:
+            return []
+        suggestions = [" ".join(best)]
+        # Further candidates vary the first corrected word; enough for a "did you mean" line.
+        for i, options in enumerate(alternatives):
+            if options[0] != words[i]:
+                for option in options[1:]:
+                    if len(suggestions) >= limit:
+                        break
+                    suggestions.append(" ".join([*best[:i], option, *best[i + 1 :]]))
+                break
+        return suggestions[:limit]
