@@ -1,12 +1,13 @@
 """Search latency on imported real data (IoT + Beer Stack Exchange dumps).
 
-Usage: .venv/bin/python bench/search_latency.py [--queries 500]
+Usage: .venv/bin/python bench/search_latency.py [--queries 500] [--name 100k]
 Imports both dumps into a throwaway SQLite database, rebuilds the Whoosh index, then runs queries
 made from real question titles (first 4 words) and prints latency percentiles for the backend and for
 the search API endpoint (through Django's test client, no network).
 """
 
 import argparse
+import json
 import random
 import time
 
@@ -16,8 +17,14 @@ from _setup import DATA, configure, percentiles
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="use a bench directory made by generate.py (its index and queries) instead of "
+        "importing the dumps",
+    )
     args = parser.parse_args()
-    configure("search")
+    workdir = configure(args.name or "search")
 
     from django.core.management import call_command
     from django.test import Client
@@ -25,18 +32,21 @@ def main() -> None:
     from community.models import Question
     from knowledge.search import get_backend
 
-    call_command("migrate", verbosity=0)
-    for site, area in (("iot.stackexchange.com", "iot"), ("beer.stackexchange.com", "beer")):
-        started = time.perf_counter()
-        call_command("import_stackexchange", str(DATA / site), area=area, verbosity=0)
-        print(f"import {site}: {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    call_command("rebuild_index", verbosity=0)
-    print(f"rebuild_index: {time.perf_counter() - started:.1f} s")
-
-    titles = list(Question.objects.values_list("title", flat=True))
     rng = random.Random(42)
-    queries = [" ".join(rng.choice(titles).split()[:4]) for _ in range(args.queries)]
+    if args.name:
+        meta = json.loads((workdir / "meta.json").read_text())
+        queries = [rng.choice(meta["queries"]) for _ in range(args.queries)]
+    else:
+        call_command("migrate", verbosity=0)
+        for site, area in (("iot.stackexchange.com", "iot"), ("beer.stackexchange.com", "beer")):
+            started = time.perf_counter()
+            call_command("import_stackexchange", str(DATA / site), area=area, verbosity=0)
+            print(f"import {site}: {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        call_command("rebuild_index", verbosity=0)
+        print(f"rebuild_index: {time.perf_counter() - started:.1f} s")
+        titles = list(Question.objects.values_list("title", flat=True))
+        queries = [" ".join(rng.choice(titles).split()[:4]) for _ in range(args.queries)]
     backend = get_backend()
     backend.search("warm up")
     samples, hits = [], 0

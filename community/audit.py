@@ -26,3 +26,26 @@ def audit_log(
         data=data or {},
         ip=current_ip.get(),
     )
+
+
+def audit_log_many(
+    *, actor, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
+) -> list[AuditEntry]:
+    """Append one entry per (target, data) pair in a single insert: periodic jobs (the protocol
+    tick) that act on thousands of rows at once. Call inside the job's transaction."""
+    actor = actor if getattr(actor, "pk", None) else None
+    ip = current_ip.get()
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor,
+                action=action,
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                target_repr=str(target)[:200],
+                data=data or {},
+                ip=ip,
+            )
+            for target, data in entries
+        ]
+    )

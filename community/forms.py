@@ -41,6 +41,13 @@ class AskForm(forms.Form):
         help_text="Up to 5 tags, separated by spaces or commas.",
     )
 
+    # Set from "Ask this expert" (?expert=<username>); the service checks the person's queue.
+    directed_to = forms.CharField(required=False, max_length=150, widget=forms.HiddenInput)
+    private = forms.BooleanField(
+        required=False,
+        label="Private: only the expert and staff can see this question",
+    )
+
     def __init__(self, *args, areas=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = areas

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import Answer, Comment, ProductArea, Question, Tag, User
+from . import routing, rules
+from .models import Answer, Comment, PostStatus, ProductArea, Question, Tag, User
+
+
+def visible_posts_q(viewer, prefix: str = "") -> Q:
+    """The posts (questions or answers; ``prefix`` reaches them through a relation) ``viewer``
+    may see: visible ones and their own pending or hidden ones; staff see everything."""
+    if rules.can_see_hidden_posts(viewer):
+        return Q()
+    q = Q(**{f"{prefix}status": PostStatus.VISIBLE})
+    if getattr(viewer, "is_authenticated", False):
+        q |= Q(**{f"{prefix}author": viewer})
+    return q
 
 
 def area_list() -> QuerySet[ProductArea]:
@@ -21,7 +33,12 @@ def question_list(
     author: User | None = None,
 ) -> QuerySet[Question]:
     """Questions the viewer may see, newest activity first, ready for list rendering."""
-    qs = Question.objects.select_related("area", "author").prefetch_related("tags")
+    qs = (
+        Question.objects.filter(visible_posts_q(viewer))
+        .filter(routing.question_visibility_q(viewer))
+        .select_related("area", "author")
+        .prefetch_related("tags")
+    )
     if area is not None:
         qs = qs.filter(area=area)
     if tag is not None:
@@ -35,10 +52,20 @@ def question_list(
 
 def question_get(*, viewer, pk: int) -> Question:
     """One question for its thread page (404 if missing or not visible)."""
-    qs = Question.objects.select_related("area", "author", "accepted_answer").prefetch_related(
-        "tags", Prefetch("comments", queryset=Comment.objects.select_related("author"))
+    qs = (
+        Question.objects.filter(visible_posts_q(viewer))
+        .filter(routing.question_visibility_q(viewer))
+        .select_related("area", "author", "accepted_answer")
+        .prefetch_related(
+            "tags", Prefetch("comments", queryset=Comment.objects.select_related("author"))
+        )
     )
     return get_object_or_404(qs, pk=pk)
+
+
+def question_merged_into_id(*, pk: int) -> int | None:
+    """Where a merged duplicate now lives (its old URL redirects there), or None."""
+    return Question.objects.filter(pk=pk).values_list("merged_into_id", flat=True).first()
 
 
 def answer_list_for_question(*, viewer, question: Question) -> QuerySet[Answer]:
@@ -47,7 +74,7 @@ def answer_list_for_question(*, viewer, question: Question) -> QuerySet[Answer]:
     from django.db.models import Case, IntegerField, Value, When
 
     return (
-        Answer.objects.filter(question=question)
+        Answer.objects.filter(visible_posts_q(viewer), question=question)
         .select_related("author")
         .prefetch_related(Prefetch("comments", queryset=Comment.objects.select_related("author")))
         .annotate(
@@ -63,7 +90,12 @@ def answer_list_for_question(*, viewer, question: Question) -> QuerySet[Answer]:
 
 def answer_get(*, viewer, pk: int) -> Answer:
     return get_object_or_404(
-        Answer.objects.select_related("question", "question__area", "author"), pk=pk
+        Answer.objects.filter(
+            visible_posts_q(viewer),
+            visible_posts_q(viewer, "question__"),
+            routing.question_visibility_q(viewer, through_question=True),
+        ).select_related("question", "question__area", "author"),
+        pk=pk,
     )
 
 
@@ -100,7 +132,9 @@ def area_list_with_counts() -> QuerySet[ProductArea]:
     """Product areas in display order, each annotated with ``question_count`` (one query)."""
     from django.db.models import Count
 
-    return ProductArea.objects.annotate(question_count=Count("questions"))
+    return ProductArea.objects.annotate(
+        question_count=Count("questions", filter=Q(questions__status=PostStatus.VISIBLE))
+    )
 
 
 def area_get(*, slug: str) -> ProductArea:
@@ -125,7 +159,10 @@ def certified_user_ids(*, area: ProductArea, user_ids) -> frozenset[int]:
 def answer_list_by_author(*, viewer, author: User) -> QuerySet[Answer]:
     """An author's answers, newest first, with their question and area for list rendering."""
     return (
-        Answer.objects.filter(author=author)
+        Answer.objects.filter(
+            visible_posts_q(viewer), visible_posts_q(viewer, "question__"), author=author
+        )
+        .filter(routing.question_visibility_q(viewer, through_question=True))
         .select_related("question", "question__area")
         .order_by("-created_at", "-id")
     )
@@ -163,8 +200,17 @@ def certification_pairs_for(*, user_ids, area_ids) -> frozenset[tuple[int, int]]
 # --- Reads for the staff pages (moderation) -------------------------------------------------
 
 
-def audit_entry_list(*, action_prefix: str = "", actor_username: str = "") -> QuerySet:
-    """Audit entries newest first, optionally narrowed by action-code prefix and actor username.
+def audit_entry_list(
+    *,
+    action_prefix: str = "",
+    actor_username: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    since=None,
+    until=None,
+) -> QuerySet:
+    """Audit entries newest first, optionally narrowed by action-code prefix, actor username,
+    target ("community.question" and/or its id) and a time range (inclusive datetimes).
 
     Callers check ``rules.can_view_audit_log`` first: the log is moderator-only.
     """
@@ -175,6 +221,14 @@ def audit_entry_list(*, action_prefix: str = "", actor_username: str = "") -> Qu
         qs = qs.filter(action__startswith=action_prefix)
     if actor_username:
         qs = qs.filter(actor__username__iexact=actor_username)
+    if target_type:
+        qs = qs.filter(target_type=target_type.lower())
+    if target_id:
+        qs = qs.filter(target_id=target_id)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lte=until)
     return qs
 
 
@@ -206,3 +260,20 @@ def user_find_by_login(*, identifier: str) -> User | None:
     if not identifier:
         return None
     return User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier)).first()
+
+
+# --- Social routing --------------------------------------------------------------------------
+
+
+def user_for_directing(*, username: str) -> User | None:
+    """The member a question is being directed to, by username (None when blank). The service
+    decides whether that person can take it; an unknown name is reported on the form."""
+    from django.core.exceptions import ValidationError
+
+    username = (username or "").strip()
+    if not username:
+        return None
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"directed_to": f"There is no expert called {username!r}."})
+    return user

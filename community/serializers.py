@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Answer, ProductArea, Question, Tag
+from .models import Answer, PostStatus, ProductArea, Question, Tag
 
 
 def absolute_url(serializer: serializers.Serializer, path: str) -> str:
@@ -55,6 +55,11 @@ class PostSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     body_html = serializers.CharField(read_only=True, help_text="Rendered and sanitized Markdown.")
+    status = serializers.ChoiceField(
+        choices=PostStatus.choices,
+        read_only=True,
+        help_text="Pending and hidden posts are shown only to their author and staff.",
+    )
 
     class Meta:
         fields = [
@@ -64,6 +69,7 @@ class PostSerializer(serializers.ModelSerializer):
             "body_html",
             "author",
             "score",
+            "status",
             "created_at",
             "updated_at",
             "source_url",

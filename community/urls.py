@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import routing_views, views
 
 
 class PostKindConverter:
@@ -28,6 +28,7 @@ urlpatterns = [
     path("questions/<int:pk>/answer/", views.answer_create, name="answer"),
     path("questions/<int:pk>/edit/", views.question_edit, name="question_edit"),
     path("questions/<int:pk>/revisions/", views.question_revisions, name="question_revisions"),
+    path("questions/<int:pk>/urgent/", views.question_urgent, name="question_urgent"),
     path("answers/<int:pk>/edit/", views.answer_edit, name="answer_edit"),
     path("answers/<int:pk>/revisions/", views.answer_revisions, name="answer_revisions"),
     path("answers/<int:pk>/accept/", views.accept, name="accept"),
@@ -35,5 +36,21 @@ urlpatterns = [
     path("vote/<post_kind:kind>/<int:pk>/", views.vote, name="vote"),
     path("comments/<post_kind:kind>/<int:pk>/", views.comment, name="comment"),
     path("users/<str:username>/", views.profile, name="profile"),
+    path("experts/", routing_views.directory, name="experts"),
+    path("experts/inbox/", routing_views.inbox, name="expert_inbox"),
+    path("experts/me/", routing_views.expert_profile_edit, name="expert_profile_edit"),
+    path(
+        "experts/directed/<int:pk>/decline/",
+        routing_views.directed_decline,
+        name="directed_decline",
+    ),
+    path(
+        "experts/directed/<int:pk>/forward/",
+        routing_views.directed_forward,
+        name="directed_forward",
+    ),
+    path("questions/<int:pk>/rate/", routing_views.rate, name="rate"),
+    path("leaderboard/", routing_views.leaderboard, name="leaderboard"),
+    path("staff/experts/<str:username>/", routing_views.expert_report, name="expert_report"),
     path("settings/profile/", views.profile_edit, name="profile_edit"),
 ]

@@ -15,12 +15,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import rules, selectors, services
+from . import pagecache, rules, selectors, services
 from .forms import (
     AnswerEditForm,
     AnswerForm,
@@ -37,7 +37,8 @@ from .ratelimit import RateLimited
 
 
 def _paginate(request: HttpRequest, items, per_page: int, param: str = "page") -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get(param))
+    # The total is a COUNT over every matching row: cached until the next write.
+    return pagecache.CountCachingPaginator(items, per_page).get_page(request.GET.get(param))
 
 
 def _mark_source_site(posts) -> None:
@@ -98,7 +99,10 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "community/home.html",
         selectors.question_list(viewer=request.user),
-        areas=selectors.area_list_with_counts(),
+        # Counting every question per area on each render costs more than the rest of the page.
+        areas=pagecache.generation_cached(
+            "area-counts", lambda: list(selectors.area_list_with_counts())
+        ),
     )
 
 
@@ -179,13 +183,23 @@ def _render_thread(
         "answer_preview": answer_preview,
         "comment_draft": comment_draft or {},
         "viewer_can_answer": rules.can_answer_question(viewer, question),
-        "viewer_can_comment": rules.can_comment(viewer),
+        "viewer_can_comment": rules.can_comment(viewer)
+        and rules.can_write_in_thread(viewer, question),
     }
     return render(request, "community/question.html", context, status=status)
 
 
 def question_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    question = selectors.question_get(viewer=request.user, pk=pk)
+    try:
+        question = selectors.question_get(viewer=request.user, pk=pk)
+    except Http404:
+        # A duplicate merged into its canonical thread is hidden, but its address lives on.
+        merged_into = selectors.question_merged_into_id(pk=pk)
+        if merged_into is None:
+            raise
+        return redirect(_thread_url(merged_into), permanent=True)
+    if question.merged_into_id:
+        return redirect(_thread_url(question.merged_into_id), permanent=True)
     return _render_thread(request, question)
 
 
@@ -213,7 +227,12 @@ def answer_create(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, f"{exc} Your draft is kept below.")
             status = 429
         else:
-            messages.success(request, "Thanks! Your answer is posted.")
+            messages.success(
+                request,
+                "Thanks! Your answer is posted."
+                if answer.is_visible
+                else "Thanks! Your answer will appear once a moderator approves it.",
+            )
             return redirect(_answer_url(request, answer))
     return _render_thread(request, question, status=status, page_number=page, answer_form=form)
 
@@ -303,10 +322,13 @@ def comment(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 def ask(request: HttpRequest) -> HttpResponse:
+    from .routing_views import directed_summary
+
     areas = selectors.area_list()
     status, preview = 200, ""
     if request.method == "POST":
         form = AskForm(request.POST, areas=areas)
+        directed_username = request.POST.get("directed_to", "").strip()
         if "preview" in request.POST:
             preview = render_markdown(request.POST.get("body", ""))
         else:
@@ -320,6 +342,8 @@ def ask(request: HttpRequest) -> HttpResponse:
                         title=data["title"],
                         body=data["body"],
                         tags=data["tags"],
+                        directed_to=selectors.user_for_directing(username=directed_username),
+                        private=data["private"] and bool(directed_username),
                     )
                 except ValidationError as exc:
                     add_service_errors(form, exc)
@@ -327,12 +351,23 @@ def ask(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, f"{exc} Your draft is kept below.")
                     status = 429
                 else:
-                    messages.success(request, "Your question is posted.")
+                    messages.success(
+                        request,
+                        "Your question is posted."
+                        if question.is_visible
+                        else "Your question will appear once a moderator approves it.",
+                    )
                     return redirect(question)
     else:
         chosen = areas.filter(slug=request.GET.get("area", "")).first()
-        form = AskForm(initial={"area": chosen}, areas=areas)
-    return render(request, "community/ask.html", {"form": form, "preview": preview}, status=status)
+        directed_username = request.GET.get("expert", "").strip()
+        form = AskForm(initial={"area": chosen, "directed_to": directed_username}, areas=areas)
+    context = {
+        "form": form,
+        "preview": preview,
+        "directed": directed_summary(directed_username) if directed_username else None,
+    }
+    return render(request, "community/ask.html", context, status=status)
 
 
 @login_required
@@ -476,3 +511,21 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
     return render(
         request, "community/profile_edit.html", {"form": form, "person": person}, status=status
     )
+
+
+@require_POST
+def question_urgent(request: HttpRequest, pk: int) -> HttpResponse:
+    """The asker marks their thread urgent (or clears it); protocols take it from there."""
+    question = selectors.question_get(viewer=request.user, pk=pk)
+    back = _thread_url(question.pk, anchor="question")
+    if not request.user.is_authenticated:
+        return _sign_in_first(request, back)
+    urgent = request.POST.get("urgent", "1") == "1"
+    services.question_set_urgent(question=question, user=request.user, urgent=urgent)
+    messages.success(
+        request,
+        "Marked as urgent: our support team will look at it first."
+        if urgent
+        else "No longer marked as urgent.",
+    )
+    return redirect(back)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "community.middleware.RequestContextMiddleware",
+    # Last: it needs the resolved view (see community/pagecache.py).
+    "community.pagecache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +146,8 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Peerdesk <no-reply@peerdesk.localhost>")
+# Emails carry absolute links (threads, one-click unsubscribe); there is no request to build them from.
+PEERDESK_SITE_URL = env("SITE_URL", "http://localhost:8000") or "http://localhost:8000"
 
 # --- Cache ----------------------------------------------------------------------------------
 CACHE_URL = env("CACHE_URL", "")
@@ -159,10 +164,30 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Anonymous pages (community/pagecache.py): per process, so a hit reads no file or socket; the
+# content generation that keys them lives in "default", shared by every process.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "peerdesk-pages",
+    "OPTIONS": {"MAX_ENTRIES": int(env("PAGE_CACHE_MAX_ENTRIES", "500") or 500)},
+}
+PEERDESK_PAGE_CACHE = {
+    # Bounds only what no request or service announces (relative times, lapsing certifications).
+    "SECONDS": int(env("PAGE_CACHE_SECONDS", "60") or 0),
+    "VIEWS": {
+        "community:home",
+        "community:area",
+        "community:tag",
+        "community:unanswered",
+        "community:question",
+        "knowledge:home",
+        "knowledge:article",
+    },
+}
 
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -219,7 +244,27 @@ CELERY_TASK_ROUTES = {
     "knowledge.tasks.search_*": {"queue": "search"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # Protocols: fire triggers, escalate overdue threads, close resolved ones (idempotent).
+    "protocols-tick": {"task": "moderation.tasks.protocols_tick_task", "schedule": 60.0},
+    # One email per member with their pending "daily digest" notifications, at 07:00 UTC.
+    "notifications-digest": {
+        "task": "community.tasks.notifications_digest_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
     "search-reconcile": {"task": "knowledge.tasks.search_reconcile_task", "schedule": 300.0},
+    "notifications-sweep": {
+        "task": "community.tasks.notifications_email_sweep_task",
+        "schedule": 300.0,
+    },
+    "directed-fallback": {"task": "community.tasks.directed_fallback_task", "schedule": 60.0},
+    "badges-award": {"task": "community.tasks.badges_award_task", "schedule": 900.0},
+    "serial-votes": {"task": "community.tasks.serial_votes_reverse_task", "schedule": 3600.0},
+    # Knowledge upkeep: ended certifications flag their validations; due articles go to review.
+    "certification-lapses": {
+        "task": "knowledge.tasks.certification_lapses_task",
+        "schedule": 900.0,
+    },
+    "article-rechecks": {"task": "knowledge.tasks.article_recheck_due_task", "schedule": 3600.0},
 }
 
 # --- Search ---------------------------------------------------------------------------------
@@ -227,13 +272,64 @@ PEERDESK_SEARCH = {
     "BACKEND": env("SEARCH_BACKEND", "knowledge.search.whoosh_backend.WhooshBackend"),
     "PATH": env("SEARCH_INDEX_PATH", str(VAR_DIR / "index")),
 }
+# How trust signals re-order text matches (docs/search.md): final score =
+#   text score * (1 + tier·w_tier + log1p(votes⁺)·w_votes + 0.5^(age/half-life)·w_freshness
+#                 + log1p(usage)·w_usage)
+# tier is 0 (unverified) … 4 (validated by staff). Text relevance stays dominant: with these
+# weights a staff-validated, much-used, fresh article scores at most ~2.4 times an equal-text thread.
+PEERDESK_SEARCH_RANKING = {
+    "tier": 0.15,
+    "votes": 0.05,
+    "freshness": 0.2,
+    "freshness_half_life_days": 365,
+    "usage": 0.1,
+}
 
 # --- Product rules --------------------------------------------------------------------------
 PEERDESK = {
     "PAGE_SIZE": 20,
+    # Answer standing: a score at or above this is "endorsed by the community".
+    "ENDORSE_SCORE": 5,
+    # A validation (and the article it publishes) is due for another look after this many days.
+    "RECHECK_DAYS": 180,
+    # An article goes to review when one of its source answers drops below this score.
+    "REVIEW_BELOW_SCORE": -2,
+    # Open directed questions one person may hold; a full queue is shown before anyone asks.
+    "DIRECTED_QUEUE_CAP": 10,
+    # Reputation needed to unlock a privilege (staff have them all), read by community.rules.
+    "PRIVILEGES": {"vote_down": 50, "edit_others": 1000, "flag_weight": 200},
+    # Ranks by reputation, highest first.
+    "RANKS": [
+        (5000, "Luminary"),
+        (1000, "Guide"),
+        (200, "Regular"),
+        (50, "Contributor"),
+        (0, "Newcomer"),
+    ],
+    # More than this many votes from one voter to one author within 24 hours counts as serial voting.
+    "SERIAL_VOTE_LIMIT": 5,
     "ANSWERS_PAGE_SIZE": 30,
     # Writes per user per minute, by kind; enforced identically on pages and API.
-    "RATE_LIMITS": {"question": 5, "answer": 10, "comment": 20, "vote": 60, "validate": 60},
+    "RATE_LIMITS": {
+        "question": 5,
+        "answer": 10,
+        "comment": 20,
+        "vote": 60,
+        "validate": 60,
+        "usage": 120,
+        "flag": 20,
+    },
+    # Moderation (issue 4). A member's posts wait for approval until this many of theirs are
+    # approved (0 turns pre-moderation off); staff and certified experts post straight away.
+    "PREMODERATION_FIRST_POSTS": 2,
+    # A member is "new" until this many of their posts are approved; new members' posts may carry
+    # at most NEW_MEMBER_MAX_LINKS links.
+    "NEW_MEMBER_POSTS": 2,
+    "NEW_MEMBER_MAX_LINKS": 2,
+    # This many open flags from trusted members (staff, experts, or reputation at least
+    # TRUSTED_FLAG_REPUTATION) hide a post until a moderator reviews it.
+    "AUTO_HIDE_FLAGS": 3,
+    "TRUSTED_FLAG_REPUTATION": 200,
 }
 
 # --- REST framework -------------------------------------------------------------------------
@@ -258,6 +354,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "reason" field; name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "PostStatusEnum": "community.models.PostStatus",
+        "FlagReasonEnum": "moderation.models.Flag.Reason",
+        "FlagStatusEnum": "moderation.models.Flag.Status",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------
@@ -267,6 +370,8 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes call the web nodes directly over plain HTTP; a redirect would hide a failing check.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000") or 0)

@@ -23,3 +23,13 @@ def _clean_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _broker_marked_up():
+    """A test that simulates a broker outage must not make later tests skip publishing."""
+    from community import broker
+
+    broker.reset()
+    yield
+    broker.reset()

@@ -147,3 +147,91 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     def tags(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.set(extracted)
+
+
+# --- Social routing (issue 5) ------------------------------------------------------------------
+
+
+class DirectedQuestionFactory(factory.django.DjangoModelFactory):
+    """A directed question (state only). Pass ``response_seconds`` to make it answered."""
+
+    class Meta:
+        model = "community.DirectedQuestion"
+
+    question = factory.SubFactory(QuestionFactory)
+    expert = factory.SubFactory(UserFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    promised_by = factory.LazyAttribute(lambda d: d.created_at + dt.timedelta(hours=24))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        seconds = kwargs.get("response_seconds")
+        if seconds is not None:
+            kwargs.setdefault("status", "answered")
+            kwargs.setdefault("answered_at", kwargs["created_at"] + dt.timedelta(seconds=seconds))
+            kwargs.setdefault("closed_at", kwargs["answered_at"])
+        return super()._create(model_class, *args, **kwargs)
+
+
+class ExpertRatingFactory(factory.django.DjangoModelFactory):
+    """A rating row (state only) for the directory figures."""
+
+    class Meta:
+        model = "community.ExpertRating"
+
+    directed = factory.SubFactory(DirectedQuestionFactory, response_seconds=60)
+    question = factory.LazyAttribute(lambda r: r.directed.question)
+    rater = factory.LazyAttribute(lambda r: r.directed.question.author)
+    expert = factory.LazyAttribute(lambda r: r.directed.expert)
+    score = 5
+
+
+# --- Protocols and notifications (issue 4) -----------------------------------------------------
+
+
+class ProtocolFactory(factory.django.DjangoModelFactory):
+    """An active protocol; pass ``assignee=`` (named rule) or ``team=`` with a team rule."""
+
+    class Meta:
+        model = "moderation.Protocol"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Protocol {n}")
+    trigger = "new_question"
+    assignee_rule = "named"
+    response_guide = "You may answer and ask for details. You must not promise refunds."
+    created_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=30))
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)
+
+
+class EscalationStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "moderation.EscalationStep"
+
+    protocol = factory.SubFactory(ProtocolFactory)
+    level = factory.Sequence(lambda n: n + 1)
+    assignee_rule = "named"
+    timeout_minutes = 30
+
+
+def team(name: str, members=()) -> Group:
+    """A Group used as a team, with ``members`` added."""
+    group = Group.objects.get_or_create(name=name)[0]
+    for member in members:
+        member.groups.add(group)
+    return group
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    """An open flag on a question (pass ``question=None, answer=...`` for an answer)."""
+
+    class Meta:
+        model = "moderation.Flag"
+
+    question = factory.SubFactory(QuestionFactory)
+    reporter = factory.SubFactory(UserFactory)
+    reason = "spam"

@@ -27,6 +27,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = False
 PEERDESK_SEARCH = {
-    "BACKEND": "knowledge.search.whoosh_backend.WhooshBackend",
+    # The worker subprocess gets the test's backend through this variable (see conftest).
+    "BACKEND": os.environ.get(
+        "INTEGRATION_SEARCH_BACKEND", "knowledge.search.whoosh_backend.WhooshBackend"
+    ),
     "PATH": os.environ.get("SEARCH_INDEX_PATH") or tempfile.mkdtemp(prefix="peerdesk-it-index-"),
 }

@@ -90,7 +90,7 @@ def test_only_the_author_or_a_moderator_can_edit_an_answer_and_moderator_edits_a
 
 def test_one_vote_per_user_and_changing_it_moves_the_score_by_the_difference():
     answer = AnswerFactory()
-    voter = UserFactory()
+    voter = UserFactory(reputation=50)  # voting down is a privilege
     assert services.vote_cast(user=voter, post=answer, value=1) == 1
     assert services.vote_cast(user=voter, post=answer, value=1) == 1
     assert services.vote_cast(user=voter, post=answer, value=-1) == -1

@@ -153,7 +153,8 @@ def test_question_lists_use_a_fixed_number_of_queries(
     sign_in(client, member)
     for total in (3, 20):  # 20 = a full page
         make_questions(total - Question.objects.filter(area=area).count(), area, tag)
-        with django_assert_max_num_queries(9):
+        # +2 on area and tag pages: the nav's unread count and the follow button (issue 4).
+        with django_assert_max_num_queries(11 if page in ("area", "tag") else 10):
             response = client.get(url)
         assert response.status_code == 200
     assert response.content.decode().count('class="qitem"') >= 10
@@ -179,7 +180,9 @@ def test_the_thread_page_uses_a_fixed_number_of_queries(
     url = reverse("community:question", kwargs={"pk": question.pk})
     for total in (3, 15):
         make_thread_answers(question, total)
-        with django_assert_max_num_queries(16):
+        # 16, + knowledge coverage and corrections, flags, directed routing, the nav's unread
+        # count and the follow button (issues 3-6).
+        with django_assert_max_num_queries(20):
             response = client.get(url)
         assert response.status_code == 200
         assert response.content.decode().count('class="post post-answer') == total

@@ -28,6 +28,7 @@ def celery_worker_process(transactional_db):
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
         "SEARCH_INDEX_PATH": settings.PEERDESK_SEARCH["PATH"],
+        "INTEGRATION_SEARCH_BACKEND": settings.PEERDESK_SEARCH["BACKEND"],
     }
     log = open(Path(settings.PEERDESK_SEARCH["PATH"]).parent / "peerdesk-it-worker.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -65,7 +66,10 @@ def celery_worker_process(transactional_db):
     else:
         proc.kill()
         pytest.fail("celery worker did not become ready in 30 s")
-    print(f"\n[integration] real celery worker pid {proc.pid} on {settings.CELERY_BROKER_URL}")
+    print(
+        f"\n[integration] real celery worker pid {proc.pid} on {settings.CELERY_BROKER_URL}, "
+        f"search {settings.PEERDESK_SEARCH['BACKEND'].rsplit('.', 1)[-1]}"
+    )
     yield proc
     proc.terminate()
     try:

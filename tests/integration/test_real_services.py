@@ -67,7 +67,7 @@ def test_a_promoted_article_is_indexed_by_a_real_worker(celery_worker_process):
 
 def test_services_hold_their_constraints_on_postgresql(transactional_db):
     area = ProductAreaFactory()
-    asker, voter = UserFactory(), UserFactory()
+    asker, voter = UserFactory(), UserFactory(reputation=50)  # voting down is a privilege
     question = community_services.question_create(
         author=asker,
         area=area,
