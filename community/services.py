@@ -527,6 +527,8 @@ def _set_post_status(
             **(extra or {}),
         },
     )
+    # The hidden-post penalty follows the post's state (applied on hide, lifted on restore).
+    reputation.post_hidden_set(post=post, hidden=status == PostStatus.HIDDEN)
     events.post_visibility_changed.send(
         sender=type(post), post=post, status=status, previous=previous, actor=actor
     )

@@ -10,6 +10,7 @@ from community.audit import audit_log
 from community.models import User
 
 from .. import rules
+from ..indexing import article_doc_id, schedule_index
 from ..models import Article, ArticleUsage
 
 
@@ -41,4 +42,6 @@ def article_record_usage(*, article: Article, user: User, case_ref: str) -> Arti
         target=article,
         data={"usage": usage.pk, "case_ref": case_ref},
     )
+    # Usage is a ranking signal stored in the search document: refresh it.
+    schedule_index([article_doc_id(article.pk)])
     return usage

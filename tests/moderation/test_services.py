@@ -595,3 +595,17 @@ def test_moderation_actions_are_no_ops_the_second_time(mod):
     services.post_hide(post=answer, actor=mod, reason="Spam")
     assert AuditEntry.objects.filter(action="community.answer.hidden").count() == 1
     assert Answer.objects.get(pk=answer.pk).status == "hidden"
+
+
+def test_hiding_a_post_costs_its_author_reputation_and_restoring_gives_it_back():
+    from community import services as community_services
+    from community.models import User
+    from tests.factories import AnswerFactory, moderator
+
+    answer = AnswerFactory()
+    mod = moderator()
+    before = User.objects.get(pk=answer.author_id).reputation
+    community_services.post_hide(post=answer, actor=mod, reason="Spam link")
+    assert User.objects.get(pk=answer.author_id).reputation == before - 20
+    community_services.post_restore(post=answer, actor=mod, reason="False alarm")
+    assert User.objects.get(pk=answer.author_id).reputation == before
