@@ -222,12 +222,17 @@ def collectstatic(workdir: Path) -> None:
     """Bring the bench database up to the code's migrations (the data may predate an index) and
     collect static files: DEBUG off serves hashed names from the manifest collectstatic writes."""
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "manage.py", *command, "-v", "0"],
             cwd=REPO,
             env=server_env(workdir),
-            check=True,
+            check=False,
         )
+        if done.returncode:
+            raise SystemExit(
+                f"manage.py {command[0]} failed on {workdir}: if the migrations were rewritten "
+                "since the data was generated, run bench/generate.py again for this --name."
+            )
 
 
 def load_peerdesk(workdir: Path, meta: dict, *, port: int, duration: int, connections: int) -> dict:

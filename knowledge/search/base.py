@@ -160,3 +160,23 @@ class SearchBackend(abc.ABC):
         self, documents: Iterable[SearchDocument], *, progress: ProgressCallback | None = None
     ) -> int:
         """Replace the whole index with ``documents`` atomically; return how many were written."""
+
+
+def combine_suggestions(words: list[str], alternatives: list[list[str]], limit: int) -> list[str]:
+    """Corrected query strings from per-word alternatives (best first); [] when nothing changes.
+
+    Shared by every backend so "did you mean" reads the same whichever engine answers.
+    """
+    best = [options[0] for options in alternatives]
+    if best == words:
+        return []
+    suggestions = [" ".join(best)]
+    # Further candidates vary the first corrected word; enough for a "did you mean" line.
+    for i, options in enumerate(alternatives):
+        if options[0] != words[i]:
+            for option in options[1:]:
+                if len(suggestions) >= limit:
+                    break
+                suggestions.append(" ".join([*best[:i], option, *best[i + 1 :]]))
+            break
+    return suggestions[:limit]

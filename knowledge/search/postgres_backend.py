@@ -35,6 +35,7 @@ from .base import (
     SearchFilters,
     SearchHit,
     SearchResults,
+    combine_suggestions,
     tier_name,
 )
 
@@ -514,16 +515,4 @@ class PostgresBackend(SearchBackend):
                 ]
                 options = [c for distance, _, c in sorted(scored) if distance <= MAX_EDIT_DISTANCE]
                 alternatives.append(options[:limit] or [word])
-        best = [options[0] for options in alternatives]
-        if best == words:
-            return []
-        suggestions = [" ".join(best)]
-        # Further candidates vary the first corrected word; enough for a "did you mean" line.
-        for i, options in enumerate(alternatives):
-            if options[0] != words[i]:
-                for option in options[1:]:
-                    if len(suggestions) >= limit:
-                        break
-                    suggestions.append(" ".join([*best[:i], option, *best[i + 1 :]]))
-                break
-        return suggestions[:limit]
+        return combine_suggestions(words, alternatives, limit)

@@ -63,6 +63,7 @@ from .base import (
     SearchFilters,
     SearchHit,
     SearchResults,
+    combine_suggestions,
     tier_name,
 )
 
@@ -759,19 +760,7 @@ class _BaseWhooshBackend(SearchBackend):
                     continue
                 options = corrector.suggest(word, limit=limit, maxdist=2)
                 alternatives.append(options or [word])
-        best = [options[0] for options in alternatives]
-        if best == words:
-            return []
-        suggestions = [" ".join(best)]
-        # Further candidates vary the first corrected word; enough for a "did you mean" line.
-        for i, options in enumerate(alternatives):
-            if options[0] != words[i]:
-                for option in options[1:]:
-                    if len(suggestions) >= limit:
-                        break
-                    suggestions.append(" ".join([*best[:i], option, *best[i + 1 :]]))
-                break
-        return suggestions[:limit]
+        return combine_suggestions(words, alternatives, limit)
 
     def _known(self, reader: Any, word: str) -> bool:
         stems = [t.text for t in self._analyzer(word)]
