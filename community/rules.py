@@ -263,6 +263,11 @@ def privileges_waived() -> Iterator[None]:
         _privileges_waived.reset(token)
 
 
+def privileges_are_waived() -> bool:
+    """True inside ``privileges_waived()``: a trusted job replaying established members' history."""
+    return _privileges_waived.get()
+
+
 def has_privilege(user, name: str) -> bool:
     """Whether ``user`` holds the reputation privilege ``name``; staff hold every privilege."""
     if not is_active_member(user):
@@ -399,3 +404,24 @@ def check_manage_notifications(user) -> None:
 
 def check_mark_urgent(user, question: Question) -> None:
     _check(can_mark_urgent(user, question), "Only the person who asked can mark it urgent.")
+
+
+# --- The expert program (issue 5) -------------------------------------------------------------
+
+
+def can_apply_as_expert(user) -> bool:
+    return is_active_member(user)
+
+
+def can_view_validation_inbox(user) -> bool:
+    """Certified experts see threads awaiting validation in their areas."""
+    return is_active_member(user) and is_certified_expert(user)
+
+
+def check_apply_as_expert(user) -> None:
+    check_not_sanctioned(user)
+    _check(can_apply_as_expert(user), "Sign in with an active account to apply.")
+
+
+def check_view_validation_inbox(user) -> None:
+    _check(can_view_validation_inbox(user), "The validation inbox is for certified experts.")

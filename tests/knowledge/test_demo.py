@@ -161,3 +161,19 @@ def test_the_demo_refuses_to_take_over_an_existing_account():
         _load()
 
     assert not ProductArea.objects.filter(slug=demo.AREAS[0]["slug"]).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_is_visible_under_the_production_posting_rules(settings):
+    """Pre-moderation applies to new members' posts, not to the demo's replayed history."""
+    from community.models import PostStatus
+    from config.settings import PEERDESK as PRODUCTION_RULES
+
+    settings.PEERDESK = {
+        **settings.PEERDESK,
+        "PREMODERATION_FIRST_POSTS": PRODUCTION_RULES["PREMODERATION_FIRST_POSTS"],
+    }
+    assert settings.PEERDESK["PREMODERATION_FIRST_POSTS"] > 0
+    call_command("load_demo", stdout=StringIO())
+    assert not Question.objects.exclude(status=PostStatus.VISIBLE).exists()
+    assert not Answer.objects.exclude(status=PostStatus.VISIBLE).exists()
