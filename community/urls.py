@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import routing_views, views
+from . import expert_program_views, routing_views, views
 
 
 class PostKindConverter:
@@ -38,6 +38,29 @@ urlpatterns = [
     path("users/<str:username>/", views.profile, name="profile"),
     path("experts/", routing_views.directory, name="experts"),
     path("experts/inbox/", routing_views.inbox, name="expert_inbox"),
+    path(
+        "experts/inbox/validate/",
+        expert_program_views.validation_inbox,
+        name="validation_inbox",
+    ),
+    path("experts/apply/", expert_program_views.apply, name="expert_apply"),
+    # Before staff/experts/<username>/, which would otherwise take "program" for a username.
+    path("staff/experts/program/", expert_program_views.program, name="expert_program"),
+    path(
+        "staff/experts/program/nominate/",
+        expert_program_views.nominate,
+        name="expert_nominate",
+    ),
+    path(
+        "staff/experts/applications/<int:pk>/review/",
+        expert_program_views.review,
+        name="expert_application_review",
+    ),
+    path(
+        "staff/experts/certifications/<int:pk>/renew/",
+        expert_program_views.renew,
+        name="certification_renew",
+    ),
     path("experts/me/", routing_views.expert_profile_edit, name="expert_profile_edit"),
     path(
         "experts/directed/<int:pk>/decline/",

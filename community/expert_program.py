@@ -1,0 +1,331 @@
+"""The expert program: candidates suggested from data, self-applications and staff nominations,
+review into a certification with a term, renewal, and the per-area validation inbox of experts.
+
+Services (writes) and selectors (reads) live together because the sub-domain is small; every
+write checks ``community.rules`` and appends an audit entry in its transaction. Revocation is
+``community.services.certification_revoke``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from . import rules, selectors, services
+from .audit import audit_log
+from .models import (
+    Answer,
+    Certification,
+    ExpertApplication,
+    ExpertRating,
+    PostStatus,
+    ProductArea,
+    Question,
+    Sanction,
+    User,
+)
+
+# Candidate score: a validated answer is the strongest signal (an expert vouched for it), an
+# accepted one means the asker was helped; the mean rating (1-5, 0 without ratings) breaks ties
+# between members with similar counts.
+VALIDATED_WEIGHT = 3
+ACCEPTED_WEIGHT = 2
+MAX_TERM_DAYS = 3 * 365
+EXPIRING_WITHIN_DAYS = 30
+STRIKE_KINDS = (Sanction.Kind.WARN, Sanction.Kind.SUSPEND, Sanction.Kind.BAN)
+
+
+def _count(qs: QuerySet, group: str) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            qs.order_by().values(group).annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+# --- Selectors -------------------------------------------------------------------------------
+
+
+def expert_candidates_for_area(*, area: ProductArea, limit: int = 20) -> list[User]:
+    """Members worth certifying for ``area``, best first, in one query.
+
+    Each user carries ``validated_count`` and ``accepted_count`` (their visible answers in the
+    area), ``rating_mean`` / ``rating_count`` (ratings received on the area's questions) and
+    ``candidate_score`` = 3 x validated + 2 x accepted + mean rating. Excluded: inactive and
+    placeholder accounts, members with any moderation strike (a warning, suspension or ban in
+    their history, or a hidden post), members already actively certified for the area or with
+    an application pending for it, and members with neither a validated nor an accepted answer.
+    """
+    now = timezone.now()
+    answers = Answer.objects.filter(
+        author=OuterRef("pk"), question__area=area, status=PostStatus.VISIBLE
+    )
+    ratings = ExpertRating.objects.filter(expert=OuterRef("pk"), question__area=area)
+    rating_mean = Subquery(
+        ratings.order_by().values("expert").annotate(m=Avg("score")).values("m")[:1],
+        output_field=FloatField(),
+    )
+    strikes = Sanction.objects.filter(user=OuterRef("pk"), kind__in=STRIKE_KINDS)
+    hidden = Q(
+        Exists(Question.objects.filter(author=OuterRef("pk"), status=PostStatus.HIDDEN))
+    ) | Q(Exists(Answer.objects.filter(author=OuterRef("pk"), status=PostStatus.HIDDEN)))
+    certified = Certification.objects.filter(
+        Certification.active_q(now=now), user=OuterRef("pk"), area=area
+    )
+    pending = ExpertApplication.objects.filter(
+        user=OuterRef("pk"), area=area, status=ExpertApplication.Status.PENDING
+    )
+    qs = (
+        User.objects.filter(is_active=True, is_placeholder=False, banned_at__isnull=True)
+        .exclude(suspended_until__gt=now)
+        .exclude(Exists(strikes))
+        .exclude(hidden)
+        .exclude(Exists(certified))
+        .exclude(Exists(pending))
+        .annotate(
+            validated_count=_count(answers.filter(validated_at__isnull=False), "author"),
+            accepted_count=_count(answers.filter(accepted_for__isnull=False), "author"),
+            rating_count=_count(ratings, "expert"),
+            rating_mean=rating_mean,
+        )
+        .filter(Q(validated_count__gt=0) | Q(accepted_count__gt=0))
+        .annotate(
+            candidate_score=Case(
+                When(rating_mean__isnull=True, then=Value(0.0)),
+                default=F("rating_mean"),
+                output_field=FloatField(),
+            )
+            + F("validated_count") * VALIDATED_WEIGHT
+            + F("accepted_count") * ACCEPTED_WEIGHT
+        )
+        .order_by("-candidate_score", "-validated_count", "-accepted_count", "pk")
+    )
+    return list(qs[:limit])
+
+
+def expert_application_list_open() -> QuerySet[ExpertApplication]:
+    """Pending applications and nominations, oldest first (first come, first reviewed)."""
+    return (
+        ExpertApplication.objects.filter(status=ExpertApplication.Status.PENDING)
+        .select_related("user", "area", "nominated_by")
+        .order_by("created_at", "id")
+    )
+
+
+def expert_application_list_for_user(*, user) -> QuerySet[ExpertApplication]:
+    """A member's own applications and nominations, newest first."""
+    return ExpertApplication.objects.filter(user=user).select_related("area", "reviewed_by")
+
+
+def certification_list_expiring(
+    *, within_days: int = EXPIRING_WITHIN_DAYS, now: dt.datetime | None = None
+) -> QuerySet[Certification]:
+    """Active certifications that expire within ``within_days``, soonest first."""
+    now = now or timezone.now()
+    return (
+        Certification.objects.filter(
+            Certification.active_q(now=now), expires_at__lte=now + dt.timedelta(days=within_days)
+        )
+        .select_related("user", "area")
+        .order_by("expires_at", "id")
+    )
+
+
+def validation_inbox(*, expert: User, area: ProductArea | None = None) -> QuerySet[Question]:
+    """Visible, unmerged threads in the expert's certified areas (or in ``area`` if they hold it)
+    that have no validated answer yet: unanswered ones and answered-but-unvalidated ones.
+
+    Each question carries ``awaiting``: "answer" (nobody answered) or "validation". Rows are
+    ready for ``_question_item.html`` (area, author and tags loaded up front).
+    """
+    area_ids = rules.certified_area_ids(expert)
+    if area is not None:
+        area_ids = area_ids & {area.pk}
+    validated = Answer.objects.filter(
+        question=OuterRef("pk"), status=PostStatus.VISIBLE, validated_at__isnull=False
+    )
+    return (
+        selectors.question_list(viewer=expert)
+        .filter(status=PostStatus.VISIBLE, merged_into__isnull=True, area_id__in=area_ids)
+        .exclude(Exists(validated))
+        .annotate(
+            awaiting=Case(
+                When(answer_count=0, then=Value("answer")),
+                default=Value("validation"),
+            )
+        )
+        .order_by("-last_activity_at", "-id")
+    )
+
+
+# --- Services --------------------------------------------------------------------------------
+
+
+def _clean_note(field: str, value: str, *, required: bool, max_length: int) -> str:
+    value = (value or "").strip()
+    if required and len(value) < 3:
+        raise ValidationError({field: "Please write a short note (at least 3 characters)."})
+    if len(value) > max_length:
+        raise ValidationError({field: f"Keep it under {max_length} characters."})
+    return value
+
+
+def _term(term_days: int) -> dt.timedelta:
+    if not 1 <= int(term_days) <= MAX_TERM_DAYS:
+        raise ValidationError({"term_days": f"A term lasts 1 to {MAX_TERM_DAYS} days."})
+    return dt.timedelta(days=int(term_days))
+
+
+def _is_certified_for(user: User, area: ProductArea) -> bool:
+    return Certification.objects.filter(Certification.active_q(), user=user, area=area).exists()
+
+
+@transaction.atomic
+def expert_application_create(
+    *, user: User, area: ProductArea, motivation: str, nominated_by: User | None = None
+) -> ExpertApplication:
+    """Open an application for ``user`` to become an expert for ``area``: a self-application
+    (``nominated_by`` None; any active member, motivation required) or a moderator's nomination.
+
+    Raises PermissionDenied (sanctioned/inactive applicant, nominator not a moderator) and
+    ValidationError (already certified, an application already open for the area). Audited as
+    ``community.expert_application.created``.
+    """
+    if nominated_by is None:
+        rules.check_apply_as_expert(user)
+        motivation = _clean_note("motivation", motivation, required=True, max_length=2000)
+        kind = ExpertApplication.Kind.SELF
+    else:
+        rules.check_review_expert_applications(nominated_by)
+        motivation = _clean_note("motivation", motivation, required=False, max_length=2000)
+        kind = ExpertApplication.Kind.NOMINATION
+        if not rules.is_active_member(user):
+            raise ValidationError(
+                {"user": "Only active members in good standing can be nominated."}
+            )
+    if _is_certified_for(user, area):
+        raise ValidationError({"area": f"{user.public_name} is already certified for {area.name}."})
+    if ExpertApplication.objects.filter(
+        user=user, area=area, status=ExpertApplication.Status.PENDING
+    ).exists():
+        raise ValidationError({"area": f"An application for {area.name} is already open."})
+    try:
+        # A savepoint so the constraint catching a concurrent duplicate leaves the outer
+        # transaction usable for the readable error.
+        with transaction.atomic():
+            application = ExpertApplication.objects.create(
+                user=user, area=area, kind=kind, nominated_by=nominated_by, statement=motivation
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {"area": f"An application for {area.name} is already open."}
+        ) from None
+    audit_log(
+        actor=nominated_by or user,
+        action="community.expert_application.created",
+        target=application,
+        data={"user": user.pk, "area": area.slug, "kind": kind},
+    )
+    return application
+
+
+@transaction.atomic
+def expert_application_review(
+    *,
+    application: ExpertApplication,
+    reviewer: User,
+    approve: bool,
+    note: str = "",
+    term_days: int = 365,
+) -> ExpertApplication:
+    """Approve (certify for ``term_days`` via ``services.certification_grant``) or reject (a note
+    is required) a pending application. Moderators only; nobody reviews their own.
+
+    Raises PermissionDenied and ValidationError (already reviewed, missing note, bad term,
+    already certified). Audited as ``community.expert_application.approved`` / ``.rejected``
+    (plus ``community.certification.granted`` on approval).
+    """
+    rules.check_review_expert_applications(reviewer)
+    app = ExpertApplication.objects.select_for_update().select_related("user", "area")
+    app = app.get(pk=application.pk)
+    if app.user_id == reviewer.pk:
+        raise PermissionDenied("You cannot review your own application.")
+    if app.status != ExpertApplication.Status.PENDING:
+        raise ValidationError({"status": "This application has already been reviewed."})
+    note = _clean_note("note", note, required=not approve, max_length=300)
+    now = timezone.now()
+    data = {"user": app.user_id, "area": app.area.slug, "note": note}
+    if approve:
+        term = _term(term_days)
+        if _is_certified_for(app.user, app.area):
+            raise ValidationError({"status": "This member is already certified for the area."})
+        app.certification = services.certification_grant(
+            user=app.user, area=app.area, granted_by=reviewer, expires_at=now + term
+        )
+        app.status = ExpertApplication.Status.APPROVED
+        data.update(certification=app.certification.pk, term_days=int(term_days))
+    else:
+        app.status = ExpertApplication.Status.REJECTED
+    app.reviewed_by, app.reviewed_at, app.review_note = reviewer, now, note
+    app.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note", "certification"])
+    audit_log(
+        actor=reviewer,
+        action=f"community.expert_application.{app.status}",
+        target=app,
+        data=data,
+    )
+    return app
+
+
+@transaction.atomic
+def certification_renew(
+    *, certification: Certification, renewed_by: User, term_days: int = 365
+) -> Certification:
+    """Extend a certification by ``term_days`` from its expiry, or from now if it has lapsed.
+    Moderators only; revoked certifications are not renewed (grant a new one).
+
+    Raises PermissionDenied and ValidationError. Audited as ``community.certification.renewed``.
+    """
+    rules.check_review_expert_applications(renewed_by)
+    term = _term(term_days)
+    cert = Certification.objects.select_for_update().select_related("area").get(pk=certification.pk)
+    if cert.revoked_at is not None:
+        raise ValidationError(
+            {"certification": "A revoked certification cannot be renewed; certify the member anew."}
+        )
+    previous = cert.expires_at
+    cert.expires_at = max(timezone.now(), previous) + term
+    cert.save(update_fields=["expires_at"])
+    audit_log(
+        actor=renewed_by,
+        action="community.certification.renewed",
+        target=cert,
+        data={
+            "user": cert.user_id,
+            "area": cert.area.slug,
+            "previous_expires_at": previous.isoformat(),
+            "expires_at": cert.expires_at.isoformat(),
+        },
+    )
+    return cert
