@@ -609,6 +609,7 @@ class NotificationKind(models.TextChoices):
     VALIDATED = "validated", "My answer was validated"
     MENTION = "mention", "Someone mentioned me"
     FOLLOWED = "followed", "New posts in what I follow"
+    DIRECTED = "directed", "A question asked of me directly"
     ASSIGNMENT = "assignment", "Assignments and escalations (staff)"
     FLAG = "flag", "The outcome of my flags"
 

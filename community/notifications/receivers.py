@@ -42,3 +42,15 @@ def on_post_visibility_changed(sender, *, post, status, previous, **kwargs):
         services.notify_question_created(question=post)
     elif isinstance(post, Answer):
         services.notify_answer_created(answer=post)
+
+
+@receiver(events.question_directed, dispatch_uid="community.notifications.question_directed")
+def on_question_directed(sender, *, directed_id, **kwargs):
+    # ``sender`` is the DirectedQuestion model (routing); the chosen person hears about it at once.
+    directed = (
+        sender._default_manager.select_related("question__author").filter(pk=directed_id).first()
+    )
+    if directed is not None:
+        services.notify_question_directed(
+            question=directed.question, expert_id=directed.expert_id, asker=directed.question.author
+        )

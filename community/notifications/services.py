@@ -286,6 +286,23 @@ def notify_answer_validated(*, answer: Answer, validator: User) -> list[Notifica
     return _deliver(planned, actor=validator)
 
 
+def notify_question_directed(
+    *, question: Question, expert_id: int, asker: User
+) -> list[Notification]:
+    """Tell an expert (or agent) that a customer chose them to answer a question."""
+    planned = _plan(
+        (
+            NotificationKind.DIRECTED,
+            [expert_id],
+            f"{asker} asked you directly: “{_short(question.title)}”",
+        ),
+        actor_id=asker.pk,
+        question=question,
+        url=question.get_absolute_url(),
+    )
+    return _deliver(planned, actor=asker)
+
+
 def notify_assignment(
     *, items: Iterable[tuple[int, Question, str]], actor: User | None = None
 ) -> list[Notification]:

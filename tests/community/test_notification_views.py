@@ -77,7 +77,16 @@ def test_nobody_can_mark_another_members_notification_read(client, member):
 def test_preferences_are_saved_and_bad_input_is_shown_on_the_form(client, member):
     page = client.get(reverse("notifications:preferences")).content.decode()
     assert "Assignments and escalations" not in page  # staff-only kind hidden from members
-    kinds = ["answer", "comment", "accepted", "validated", "mention", "followed", "flag"]
+    kinds = [
+        "answer",
+        "comment",
+        "accepted",
+        "validated",
+        "mention",
+        "followed",
+        "directed",
+        "flag",
+    ]
     data = dict.fromkeys(kinds, "instant")
     data["answer"] = "daily"
     assert client.post(reverse("notifications:preferences"), data).status_code == 302

@@ -13,7 +13,13 @@ from django.utils import timezone
 from community import notifications
 from community import services as community_services
 from community.events import flag_resolved, post_visibility_changed
-from community.models import AuditEntry, Notification, NotificationPreference, Subscription
+from community.models import (
+    AuditEntry,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    Subscription,
+)
 from community.notifications.tokens import unsubscribe_token
 from community.tasks import notifications_email_task
 from knowledge import services as knowledge_services
@@ -350,7 +356,7 @@ def test_a_mail_client_one_click_post_unsubscribes_without_a_csrf_token():
     assert response.status_code == 200
     modes = set(NotificationPreference.objects.filter(user=user).values_list("mode", flat=True))
     assert modes == {"off"}
-    assert NotificationPreference.objects.filter(user=user).count() == 8
+    assert NotificationPreference.objects.filter(user=user).count() == len(NotificationKind)
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -427,3 +433,21 @@ def test_instant_emails_lost_to_a_broker_outage_are_sent_by_the_sweep(
     assert notifications_email_sweep_task() == 1
     assert notifications_email_sweep_task() == 0
     assert len(mail.outbox) == 1
+
+
+def test_the_chosen_expert_is_notified_of_a_question_asked_of_them():
+    area = ProductAreaFactory()
+    chosen = expert(area)
+    asker = UserFactory()
+    question = community_services.question_create(
+        author=asker,
+        area=area,
+        title="Which firmware fixes the evening drop-outs?",
+        body="My satellite drops every evening; which firmware should I install?",
+        directed_to=chosen,
+        private=True,
+    )
+    (note,) = Notification.objects.filter(recipient=chosen, kind="directed")
+    assert note.question == question
+    assert note.actor == asker
+    assert _kinds(asker) == []
