@@ -30,10 +30,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import rules, selectors, services
-from .audit import audit_log
+from . import notifications, rules, selectors, services
+from .audit import audit_log, audit_log_many
 from .models import (
     Answer,
+    AuditEntry,
     Certification,
     ExpertApplication,
     ExpertRating,
@@ -51,6 +52,7 @@ VALIDATED_WEIGHT = 3
 ACCEPTED_WEIGHT = 2
 MAX_TERM_DAYS = 3 * 365
 EXPIRING_WITHIN_DAYS = 30
+EXPIRY_REMINDED = "community.certification.expiry_reminded"
 STRIKE_KINDS = (Sanction.Kind.WARN, Sanction.Kind.SUSPEND, Sanction.Kind.BAN)
 
 
@@ -264,7 +266,8 @@ def expert_application_review(
 
     Raises PermissionDenied and ValidationError (already reviewed, missing note, bad term,
     already certified). Audited as ``community.expert_application.approved`` / ``.rejected``
-    (plus ``community.certification.granted`` on approval).
+    (plus ``community.certification.granted`` on approval). The member is notified of the
+    outcome (kind ``expert``; a decline carries the note).
     """
     rules.check_review_expert_applications(reviewer)
     app = ExpertApplication.objects.select_for_update().select_related("user", "area")
@@ -295,6 +298,7 @@ def expert_application_review(
         target=app,
         data=data,
     )
+    notifications.notify_expert_application_reviewed(application=app)
     return app
 
 
@@ -305,7 +309,8 @@ def certification_renew(
     """Extend a certification by ``term_days`` from its expiry, or from now if it has lapsed.
     Moderators only; revoked certifications are not renewed (grant a new one).
 
-    Raises PermissionDenied and ValidationError. Audited as ``community.certification.renewed``.
+    Raises PermissionDenied and ValidationError. Audited as ``community.certification.renewed``;
+    the expert is notified of the new end date.
     """
     rules.check_review_expert_applications(renewed_by)
     term = _term(term_days)
@@ -328,4 +333,58 @@ def certification_renew(
             "expires_at": cert.expires_at.isoformat(),
         },
     )
+    notifications.notify_certification_renewed(certification=cert)
     return cert
+
+
+@transaction.atomic
+def certification_expiry_remind(
+    *, within_days: int = EXPIRING_WITHIN_DAYS, now: dt.datetime | None = None
+) -> int:
+    """Tell experts whose certification ends within ``within_days`` that it is about to lapse,
+    once per term. Returns how many were reminded.
+
+    Each reminder is audited as ``community.certification.expiry_reminded`` with the expiry it
+    was about: that entry makes re-runs no-ops, and a renewal (a new expiry) earns the renewed
+    term its own reminder. Terms no longer than the window are skipped: the approval already
+    named their end. Rows are locked so overlapping runs remind once.
+    """
+    now = now or timezone.now()
+    window = dt.timedelta(days=within_days)
+    due = [
+        cert
+        for cert in certification_list_expiring(within_days=within_days, now=now).select_for_update(
+            of=("self",)
+        )
+        if cert.expires_at - cert.granted_at > window
+    ]
+    if not due:
+        return 0
+    reminded = {
+        (target_id, (data or {}).get("expires_at"))
+        for target_id, data in AuditEntry.objects.filter(
+            action=EXPIRY_REMINDED,
+            target_type=Certification._meta.label_lower,
+            target_id__in=[str(cert.pk) for cert in due],
+        ).values_list("target_id", "data")
+    }
+    due = [c for c in due if (str(c.pk), c.expires_at.isoformat()) not in reminded]
+    if not due:
+        return 0
+    notifications.notify_certifications_expiring(certifications=due)
+    audit_log_many(
+        actor=None,
+        action=EXPIRY_REMINDED,
+        entries=[
+            (
+                cert,
+                {
+                    "user": cert.user_id,
+                    "area": cert.area.slug,
+                    "expires_at": cert.expires_at.isoformat(),
+                },
+            )
+            for cert in due
+        ],
+    )
+    return len(due)

@@ -612,6 +612,7 @@ class NotificationKind(models.TextChoices):
     DIRECTED = "directed", "A question asked of me directly"
     ASSIGNMENT = "assignment", "Assignments and escalations (staff)"
     FLAG = "flag", "The outcome of my flags"
+    EXPERT = "expert", "My expert applications and certification"
 
 
 class DeliveryMode(models.TextChoices):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import badges, notifications, reputation, routing
+from . import badges, expert_program, notifications, reputation, routing
 
 
 @shared_task
@@ -23,6 +23,12 @@ def badges_award_task() -> int:
 def serial_votes_reverse_task() -> int:
     """Void reputation from serial voting in the last 24 hours."""
     return reputation.serial_votes_reverse()
+
+
+@shared_task
+def certification_expiry_remind_task() -> int:
+    """Remind experts whose certification is about to lapse (once per term)."""
+    return expert_program.certification_expiry_remind()
 
 
 # --- Notifications (issue 4) -------------------------------------------------------------------

@@ -259,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     "directed-fallback": {"task": "community.tasks.directed_fallback_task", "schedule": 60.0},
     "badges-award": {"task": "community.tasks.badges_award_task", "schedule": 900.0},
     "serial-votes": {"task": "community.tasks.serial_votes_reverse_task", "schedule": 3600.0},
+    # Experts hear that their certification ends within 30 days (once per term).
+    "certification-expiry-reminders": {
+        "task": "community.tasks.certification_expiry_remind_task",
+        "schedule": 3600.0,
+    },
     # Knowledge upkeep: ended certifications flag their validations; due articles go to review.
     "certification-lapses": {
         "task": "knowledge.tasks.certification_lapses_task",
@@ -271,6 +276,16 @@ CELERY_BEAT_SCHEDULE = {
 PEERDESK_SEARCH = {
     "BACKEND": env("SEARCH_BACKEND", "knowledge.search.whoosh_backend.WhooshBackend"),
     "PATH": env("SEARCH_INDEX_PATH", str(VAR_DIR / "index")),
+    # Semantic re-ranking (knowledge/search/semantic.py, docs/search.md): a local embedding model
+    # re-orders the top lexical candidates. Needs the "semantic" extra (PyTorch CPU, ~1.4 GB).
+    "SEMANTIC": env_bool("SEARCH_SEMANTIC", False),
+    "SEMANTIC_OPTIONS": {
+        "candidates": int(env("SEARCH_SEMANTIC_CANDIDATES", "50")),
+        "fusion": env("SEARCH_SEMANTIC_FUSION", "rrf"),
+        "weight": float(env("SEARCH_SEMANTIC_WEIGHT", "0.5")),
+    },
+    # Torch threads per process for embedding (more only helps a dedicated, idle machine).
+    "SEMANTIC_THREADS": int(env("SEARCH_SEMANTIC_THREADS", "1")),
 }
 # How trust signals re-order text matches (docs/search.md): final score =
 #   text score * (1 + tier·w_tier + log1p(votes⁺)·w_votes + 0.5^(age/half-life)·w_freshness

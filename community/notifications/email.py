@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -70,8 +70,14 @@ def notification_email_send(*, notification_id: int) -> bool:
         notification.save(update_fields=["delivery"])
         return False
     unsubscribe = unsubscribe_url(user_id=user.pk, kind=notification.kind)
-    body = render_to_string(
-        "community/notifications/email_instant.txt",
+    # A kind may add its own explanation (``email_instant_<kind>.txt`` extends the plain one).
+    template = select_template(
+        [
+            f"community/notifications/email_instant_{notification.kind}.txt",
+            "community/notifications/email_instant.txt",
+        ]
+    )
+    body = template.render(
         {
             "user": user,
             "notification": notification,
@@ -79,6 +85,7 @@ def notification_email_send(*, notification_id: int) -> bool:
             "unsubscribe_url": unsubscribe,
             "preferences_url": _absolute(reverse("notifications:preferences")),
             "kind_label": NotificationKind(notification.kind).label,
+            "site_url": _absolute("/").rstrip("/"),
         },
     )
     subject = f"[Peerdesk] {Truncator(notification.text).chars(120)}"

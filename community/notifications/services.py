@@ -15,15 +15,18 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from .. import rules
 from ..models import (
     Answer,
+    Certification,
     Comment,
     DeliveryMode,
     DirectedQuestion,
+    ExpertApplication,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -341,6 +344,85 @@ def notify_flag_outcome(
         url=post.get_absolute_url() if post is not None else "",
     )
     return _deliver(planned, actor=actor)
+
+
+# --- The expert program (issue 5) -------------------------------------------------------------
+# Outcomes come from "a moderator", like flag outcomes: the decision is the team's, so no actor
+# is recorded and no reviewer is named.
+
+REVIEW_NOTE_CHARS = 180
+
+
+def _day(when) -> str:
+    return f"{timezone.localtime(when):%d %b %Y}"
+
+
+def _validation_inbox_url(area: ProductArea) -> str:
+    return f"{reverse('community:validation_inbox')}?area={area.slug}"
+
+
+def notify_expert_application_reviewed(*, application: ExpertApplication) -> list[Notification]:
+    """Tell the applicant (or nominee) what became of their application: certified, with a link
+    to the area's validation inbox, or declined, with the moderator's reason.
+
+    Call inside the reviewing transaction, after the review is saved (``user``, ``area`` and, on
+    approval, ``certification`` set)."""
+    area = application.area.name
+    nominated = application.kind == ExpertApplication.Kind.NOMINATION
+    if application.status == ExpertApplication.Status.APPROVED:
+        certification = application.certification
+        until = _day(certification.expires_at) if certification is not None else ""
+        start = (
+            "You were nominated and are now a certified expert"
+            if nominated
+            else "Your expert application was approved: you are now a certified expert"
+        )
+        text = (
+            f"{start} for {area} until {until}. Threads waiting for validation are in your inbox."
+        )
+        url = _validation_inbox_url(application.area)
+    elif application.status == ExpertApplication.Status.REJECTED:
+        what = "Your nomination as an expert" if nominated else "Your expert application"
+        reason = Truncator(application.review_note).chars(REVIEW_NOTE_CHARS)
+        text = f"{what} for {area} was declined. The moderator's reason: {reason}"
+        url = reverse("community:expert_apply")
+    else:
+        return []
+    planned = _plan((NotificationKind.EXPERT, [application.user_id], text), actor_id=None, url=url)
+    return _deliver(planned)
+
+
+def notify_certification_renewed(*, certification: Certification) -> list[Notification]:
+    """Tell an expert that a moderator renewed their certification, and until when."""
+    text = (
+        f"Your expert certification for {certification.area.name} was renewed until "
+        f"{_day(certification.expires_at)}."
+    )
+    planned = _plan(
+        (NotificationKind.EXPERT, [certification.user_id], text),
+        actor_id=None,
+        url=_validation_inbox_url(certification.area),
+    )
+    return _deliver(planned)
+
+
+def notify_certifications_expiring(
+    *, certifications: Iterable[Certification]
+) -> list[Notification]:
+    """Tell each expert that their certification for an area ends soon (one insert and one email
+    task for the whole batch). ``area`` must be loaded; deciding who is due, once per term, is
+    the caller's (``expert_program.certification_expiry_remind``)."""
+    planned = [
+        _Planned(
+            certification.user_id,
+            NotificationKind.EXPERT,
+            f"Your expert certification for {certification.area.name} ends on "
+            f"{_day(certification.expires_at)}. A moderator can renew it before then.",
+            url=_validation_inbox_url(certification.area),
+        )
+        for certification in certifications
+    ]
+    return _deliver(planned)
 
 
 def notify(

@@ -4,6 +4,7 @@ validation inbox."""
 import datetime as dt
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +14,13 @@ from community.models import (
     AuditEntry,
     Certification,
     ExpertApplication,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
     Question,
     Sanction,
 )
+from community.tasks import certification_expiry_remind_task
 from tests.factories import (
     AnswerFactory,
     CertificationFactory,
@@ -267,6 +272,179 @@ def test_a_revoked_certification_is_not_renewed_and_members_cannot_renew():
         expert_program.certification_renew(certification=cert, renewed_by=UserFactory())
     with pytest.raises(ValidationError):
         expert_program.certification_renew(certification=cert, renewed_by=moderator())
+
+
+# --- telling the member (notifications) -----------------------------------------------------
+
+
+def _expert_notes(user):
+    return list(Notification.objects.filter(recipient=user, kind=NotificationKind.EXPERT))
+
+
+def test_an_approved_applicant_is_told_at_once_with_a_link_to_the_areas_validation_inbox(
+    django_capture_on_commit_callbacks,
+):
+    area = ProductAreaFactory(name="Lumen Mesh", slug="mesh")
+    app = _application(area=area)
+    with django_capture_on_commit_callbacks(execute=True):
+        reviewed = expert_program.expert_application_review(
+            application=app, reviewer=moderator(), approve=True, note="Welcome", term_days=180
+        )
+
+    (note,) = _expert_notes(app.user)
+    assert "approved" in note.text and "Lumen Mesh" in note.text
+    assert f"{timezone.localtime(reviewed.certification.expires_at):%d %b %Y}" in note.text
+    assert note.url == f"{reverse('community:validation_inbox')}?area=mesh"
+    assert note.actor is None  # the decision is the moderators', not one person's
+    (message,) = mail.outbox
+    assert message.to == [app.user.email]
+    assert "certified expert for Lumen Mesh" in message.subject
+    assert "/experts/inbox/validate/?area=mesh" in message.body
+    assert "About the expert program" in message.body  # the kind's own email template
+    assert reverse("community:expert_apply") in message.body
+
+
+def test_a_declined_applicant_is_told_the_moderators_reason(django_capture_on_commit_callbacks):
+    app = _application(area=ProductAreaFactory(name="Lumen Hub"))
+    with django_capture_on_commit_callbacks(execute=True):
+        expert_program.expert_application_review(
+            application=app,
+            reviewer=moderator(),
+            approve=False,
+            note="Answer a few more hub questions first.",
+        )
+
+    (note,) = _expert_notes(app.user)
+    assert "expert application for Lumen Hub was declined" in note.text
+    assert "Answer a few more hub questions first." in note.text
+    assert note.url == reverse("community:expert_apply")
+    (message,) = mail.outbox
+    assert "Answer a few more hub questions first." in message.body
+
+
+def test_a_nominee_hears_the_outcome_of_their_nomination_either_way():
+    area, mod = ProductAreaFactory(name="Lumen Cam"), moderator()
+    approved, declined = UserFactory(), UserFactory()
+    for user, approve, note in ((approved, True, ""), (declined, False, "Too few answers.")):
+        app = expert_program.expert_application_create(
+            user=user, area=area, motivation="", nominated_by=mod
+        )
+        expert_program.expert_application_review(
+            application=app, reviewer=moderator(), approve=approve, note=note
+        )
+
+    (yes,) = _expert_notes(approved)
+    (no,) = _expert_notes(declined)
+    assert yes.text.startswith("You were nominated and are now a certified expert for Lumen Cam")
+    assert no.text.startswith("Your nomination as an expert for Lumen Cam was declined")
+    assert "Too few answers." in no.text
+    assert _expert_notes(mod) == []
+
+
+def test_a_failed_review_notifies_nobody():
+    app = _application()
+    with pytest.raises(ValidationError):
+        expert_program.expert_application_review(
+            application=app, reviewer=moderator(), approve=False, note=""
+        )
+    assert _expert_notes(app.user) == []
+
+
+def test_members_can_turn_off_expert_program_email_but_keep_the_inbox_entry(
+    django_capture_on_commit_callbacks,
+):
+    app = _application()
+    NotificationPreference.objects.create(user=app.user, kind="expert", mode="off")
+    with django_capture_on_commit_callbacks(execute=True):
+        expert_program.expert_application_review(
+            application=app, reviewer=moderator(), approve=True, note=""
+        )
+    assert len(_expert_notes(app.user)) == 1
+    assert mail.outbox == []
+
+
+def test_the_preferences_page_offers_the_expert_program_kind(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("notifications:preferences"))
+    assert "My expert applications and certification" in response.content.decode()
+
+
+def test_a_renewed_expert_is_told_the_new_end_date():
+    cert = CertificationFactory(expires_at=timezone.now() + dt.timedelta(days=10))
+
+    renewed = expert_program.certification_renew(certification=cert, renewed_by=moderator())
+
+    (note,) = _expert_notes(cert.user)
+    assert "renewed until" in note.text
+    assert f"{timezone.localtime(renewed.expires_at):%d %b %Y}" in note.text
+
+
+def _granted(days_ago, expires_in, **kwargs):
+    now = timezone.now()
+    return CertificationFactory(
+        granted_at=now - dt.timedelta(days=days_ago),
+        expires_at=now + dt.timedelta(days=expires_in),
+        **kwargs,
+    )
+
+
+def test_experts_whose_certification_is_about_to_lapse_are_reminded_once_per_term(
+    django_capture_on_commit_callbacks,
+):
+    due = _granted(340, 20, area=ProductAreaFactory(name="Lumen Mesh"))
+    later = _granted(100, 200)
+    lapsed = _granted(400, -1)
+    revoked = _granted(340, 20, revoked_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert certification_expiry_remind_task.delay().get() == 1
+    # A second run (or an overlapping one) finds the reminder already sent.
+    assert expert_program.certification_expiry_remind() == 0
+
+    (note,) = _expert_notes(due.user)
+    assert "Your expert certification for Lumen Mesh ends on" in note.text
+    assert "renew" in note.text
+    assert all(_expert_notes(c.user) == [] for c in (later, lapsed, revoked))
+    (message,) = mail.outbox
+    assert message.to == [due.user.email]
+    entry = AuditEntry.objects.get(action=expert_program.EXPIRY_REMINDED)
+    assert (entry.target_id, entry.actor) == (str(due.pk), None)
+    assert entry.data["expires_at"] == due.expires_at.isoformat()
+
+
+def test_a_renewed_term_gets_its_own_reminder_when_it_nears_its_end():
+    cert = _granted(340, 20)
+    assert expert_program.certification_expiry_remind() == 1
+
+    renewed = expert_program.certification_renew(
+        certification=cert, renewed_by=moderator(), term_days=365
+    )
+    assert expert_program.certification_expiry_remind() == 0  # a year to go
+
+    near_end = renewed.expires_at - dt.timedelta(days=10)
+    assert expert_program.certification_expiry_remind(now=near_end) == 1
+    texts = [n.text for n in reversed(_expert_notes(cert.user))]
+    assert ["ends on" in t for t in texts] == [True, False, True]  # reminded, renewed, reminded
+    assert "renewed until" in texts[1]
+
+
+def test_a_term_shorter_than_the_reminder_window_is_not_reminded():
+    # The approval already named the end of a 10-day term.
+    _granted(0, 10)
+    assert expert_program.certification_expiry_remind() == 0
+
+
+def test_expiry_reminders_cost_the_same_queries_for_one_and_five_experts(
+    django_assert_max_num_queries,
+):
+    area = ProductAreaFactory()
+    _granted(340, 20, area=area)
+    with django_assert_max_num_queries(8):
+        assert expert_program.certification_expiry_remind() == 1
+    for _ in range(5):
+        _granted(340, 20, area=area)
+    with django_assert_max_num_queries(8):
+        assert expert_program.certification_expiry_remind() == 5
 
 
 # --- pages -----------------------------------------------------------------------------------

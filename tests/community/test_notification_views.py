@@ -86,6 +86,7 @@ def test_preferences_are_saved_and_bad_input_is_shown_on_the_form(client, member
         "followed",
         "directed",
         "flag",
+        "expert",
     ]
     data = dict.fromkeys(kinds, "instant")
     data["answer"] = "daily"
