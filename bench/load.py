@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python bench/load.py --name 10k [--duration 15] [--connections 4] [--port 8765]
+    .venv/bin/python bench/load.py --name 10k --signed-in   # as a signed-in member (session cookie)
 
 Starts ``gunicorn config.wsgi -w 2`` (DEBUG off) against the bench database and index, measures
 cold start (spawn → first 200), prints SQL query counts per page (in-process, through Django's
@@ -93,15 +94,23 @@ def worker_rss_mb(master: subprocess.Popen) -> list[float]:
     return [int(kb) / 1024 for kb in out.split()]
 
 
-def check_paths(base: str, paths: list[str]) -> None:
+def check_paths(base: str, paths: list[str], *, headers: dict | None = None) -> None:
     """Every path must answer 200 before it is load-tested (a fast 404 is not a result)."""
     for path in dict.fromkeys(paths[:20]):
-        with urllib.request.urlopen(base + path, timeout=30) as response:  # noqa: S310
+        request = urllib.request.Request(base + path, headers=headers or {})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             if response.status != 200:
                 raise RuntimeError(f"{path} answered {response.status}")
 
 
-def run_wrk(base: str, paths: list[str], *, duration: int, connections: int) -> dict:
+def run_wrk(
+    base: str,
+    paths: list[str],
+    *,
+    duration: int,
+    connections: int,
+    headers: dict | None = None,
+) -> dict:
     """wrk with ``connections`` connections for ``duration`` seconds, rotating ``paths``."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -120,6 +129,11 @@ def run_wrk(base: str, paths: list[str], *, duration: int, connections: int) -> 
                 f"{duration}s",
                 "--timeout",
                 "10s",
+                *(
+                    arg
+                    for name, value in (headers or {}).items()
+                    for arg in ("-H", f"{name}: {value}")
+                ),
                 "-s",
                 str(WRK_SCRIPT),
                 base,
@@ -143,13 +157,15 @@ def run_wrk(base: str, paths: list[str], *, duration: int, connections: int) -> 
     return stats
 
 
-def measure_endpoint(base: str, paths: list[str], *, duration: int, connections: int) -> dict:
+def measure_endpoint(
+    base: str, paths: list[str], *, duration: int, connections: int, headers: dict | None = None
+) -> dict:
     """Check the paths answer 200, warm up for 3 s (first renders, template compilation, caches;
     discarded), then measure. Both products get the same treatment."""
-    check_paths(base, paths)
-    run_wrk(base, paths, duration=WARMUP_SECONDS, connections=connections)
+    check_paths(base, paths, headers=headers)
+    run_wrk(base, paths, duration=WARMUP_SECONDS, connections=connections, headers=headers)
     load_before = os.getloadavg()[0]
-    stats = run_wrk(base, paths, duration=duration, connections=connections)
+    stats = run_wrk(base, paths, duration=duration, connections=connections, headers=headers)
     stats["loadavg_before"] = load_before
     return stats
 
@@ -177,23 +193,59 @@ def search_paths(prefix: str, queries: list[str], limit: int = 400) -> list[str]
 # --- Peerdesk ---------------------------------------------------------------------------------
 
 
-def peerdesk_endpoints(meta: dict) -> dict[str, list[str]]:
+def peerdesk_endpoints(meta: dict, only: str = "") -> dict[str, list[str]]:
+    """Paths per endpoint label; ``only`` keeps the comma-separated labels it names."""
     queries = meta["queries"]
-    return {
+    endpoints = {
         "question list": ["/"],
         "question (30 answers)": [f"/questions/{meta['thread_30']}/"],
         "KB search page": search_paths("/kb/search/", queries),
         "search API": search_paths("/api/v1/search/", queries),
     }
+    wanted = [label.strip() for label in only.split(",") if label.strip()]
+    if unknown := set(wanted) - set(endpoints):
+        raise SystemExit(f"unknown endpoints {sorted(unknown)}; known: {list(endpoints)}")
+    return {label: paths for label, paths in endpoints.items() if not wanted or label in wanted}
 
 
-def query_counts(endpoints: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
-    """SQL queries per page for an anonymous visitor: (first render, repeat visit)."""
+def member_session(meta: dict) -> tuple[dict, object]:
+    """Sign in an ordinary member (no role, no certification, not the 30-answer thread's asker)
+    and return the ``Cookie`` header a browser would send (session and CSRF cookies) and that
+    member. The session row lives in the bench database, so gunicorn accepts it."""
+    from django.test import Client
+
+    from community.models import Certification, Question, User
+
+    asker_id = Question.objects.filter(pk=meta["thread_30"]).values_list("author_id", flat=True)
+    member = (
+        User.objects.filter(is_active=True, is_superuser=False, is_placeholder=False)
+        .filter(groups__isnull=True, banned_at__isnull=True, suspended_until__isnull=True)
+        .exclude(pk__in=Certification.objects.values("user_id"))
+        .exclude(pk__in=asker_id)
+        .order_by("pk")
+        .first()
+    )
+    if member is None:
+        raise SystemExit("no ordinary member in the bench database to sign in as")
+    client = Client()
+    client.force_login(member)
+    client.get("/")  # sets the CSRF cookie a browser would carry on later requests
+    cookie = "; ".join(
+        f"{name}={morsel.value}" for name, morsel in client.cookies.items() if morsel.value
+    )
+    return {"Cookie": cookie}, member
+
+
+def query_counts(
+    endpoints: dict[str, list[str]], *, headers: dict | None = None
+) -> dict[str, tuple[int, int]]:
+    """SQL queries per page: (first render, repeat visit), for an anonymous visitor or, with a
+    ``Cookie`` header, for the member it signs in."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client()
+    client = Client(headers=headers or {})
     counts = {}
     for label, paths in endpoints.items():
         per_visit = []
@@ -235,8 +287,18 @@ def collectstatic(workdir: Path) -> None:
             )
 
 
-def load_peerdesk(workdir: Path, meta: dict, *, port: int, duration: int, connections: int) -> dict:
-    """Serve the bench data with gunicorn and load every endpoint; returns all figures."""
+def load_peerdesk(
+    workdir: Path,
+    meta: dict,
+    *,
+    port: int,
+    duration: int,
+    connections: int,
+    headers: dict | None = None,
+    endpoints: dict[str, list[str]] | None = None,
+) -> dict:
+    """Serve the bench data with gunicorn and load every endpoint (with ``headers``, e.g. a
+    member's session cookie, on every request); returns all figures."""
     env = server_env(workdir)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     proc, cold = start_gunicorn(
@@ -246,14 +308,16 @@ def load_peerdesk(workdir: Path, meta: dict, *, port: int, duration: int, connec
     base = f"http://127.0.0.1:{port}"
     try:
         served = 1
-        for label, paths in peerdesk_endpoints(meta).items():
-            stats = measure_endpoint(base, paths, duration=duration, connections=connections)
+        for label, paths in (endpoints or peerdesk_endpoints(meta)).items():
+            stats = measure_endpoint(
+                base, paths, duration=duration, connections=connections, headers=headers
+            )
             results["endpoints"][label] = stats
             served += stats["requests"]
         # Top up to the request count the memory figure is defined at.
         deadline = time.monotonic() + 120
         while served < RSS_AFTER_REQUESTS and time.monotonic() < deadline:
-            stats = run_wrk(base, ["/"], duration=5, connections=connections)
+            stats = run_wrk(base, ["/"], duration=5, connections=connections, headers=headers)
             served += stats["requests"]
         results["requests_served"] = served
         results["worker_rss_mb"] = worker_rss_mb(proc)
@@ -262,7 +326,9 @@ def load_peerdesk(workdir: Path, meta: dict, *, port: int, duration: int, connec
     return results
 
 
-def print_results(title: str, results: dict, counts: dict | None = None) -> None:
+def print_results(
+    title: str, results: dict, counts: dict | None = None, *, who: str = "anonymous"
+) -> None:
     print(f"\n== {title} ==")
     print(TABLE_HEAD)
     for label, stats in results["endpoints"].items():
@@ -271,7 +337,7 @@ def print_results(title: str, results: dict, counts: dict | None = None) -> None
     rss = ", ".join(f"{mb:.0f}" for mb in results["worker_rss_mb"])
     print(f"web worker RSS after {results['requests_served']:,} requests: {rss} MiB")
     if counts:
-        print("\nSQL queries per page (anonymous; first render / repeat visit)")
+        print(f"\nSQL queries per page ({who}; first render / repeat visit)")
         for label, (first, repeat) in counts.items():
             print(f"  {label:<22} {first:>3} / {repeat}")
 
@@ -286,7 +352,17 @@ def main() -> None:
     parser.add_argument(
         "--no-page-cache",
         action="store_true",
-        help="render every page (PAGE_CACHE_SECONDS=0): the cost a signed-in member pays",
+        help="render every page (PAGE_CACHE_SECONDS=0, which also recomputes the cached counts)",
+    )
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="send a signed-in member's session and CSRF cookies with every request",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated endpoint labels to load (e.g. 'question list,question (30 answers)')",
     )
     args = parser.parse_args()
     if args.no_page_cache:
@@ -297,16 +373,29 @@ def main() -> None:
         raise SystemExit(f"{meta_file} is missing: run bench/generate.py --name {args.name} first")
     meta = json.loads(meta_file.read_text())
     collectstatic(workdir)
-    counts = query_counts(peerdesk_endpoints(meta))
+    headers, who = None, "anonymous"
+    if args.signed_in:
+        headers, member = member_session(meta)
+        who = f"signed in as member {member.username}"
+    endpoints = peerdesk_endpoints(meta, args.only)
+    counts = query_counts(endpoints, headers=headers)
     results = load_peerdesk(
-        workdir, meta, port=args.port, duration=args.duration, connections=args.connections
+        workdir,
+        meta,
+        endpoints=endpoints,
+        port=args.port,
+        duration=args.duration,
+        connections=args.connections,
+        headers=headers,
     )
     results["query_counts"] = counts
+    results["viewer"] = who
     print_results(
         f"Peerdesk, {meta['threads']:,} threads, gunicorn -w 2, {args.connections} connections, "
-        f"{args.duration} s per endpoint",
+        f"{args.duration} s per endpoint, {who}",
         results,
         counts,
+        who=who,
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
