@@ -18,6 +18,7 @@ from .serializers import (
     ArticleDetailSerializer,
     ArticleListParamsSerializer,
     ArticleSerializer,
+    ConsoleSearchClickSerializer,
     ConsoleSearchParamsSerializer,
     ConsoleSearchResponseSerializer,
     CorrectionSerializer,
@@ -237,10 +238,41 @@ class AgentSearchView(ApiView):
         found = selectors.console_search(
             viewer=request.user, query=params["q"], limit=params["limit"]
         )
-        body = {"query": found.query, "count": found.total, "results": found.results}
+        # Agents' searches feed the content-gap report like customers' (role csr or moderator).
+        log = search_log.search_log_record(
+            viewer=request.user,
+            query=found.query,
+            source=SearchQueryLog.Source.CONSOLE,
+            hit_count=found.total,
+            refine=params["refine"],
+        )
+        body = {
+            "query": found.query,
+            "count": found.total,
+            "results": found.results,
+            "log": search_log.search_log_token(log),
+        }
         return Response(
             ConsoleSearchResponseSerializer(body, context=self.get_serializer_context()).data
         )
+
+
+class AgentSearchClickView(ApiView):
+    permission_classes = [CanUseConsole]
+
+    @extend_schema(
+        request=ConsoleSearchClickSerializer,
+        responses={204: None, **errors(400, 401, 403)},
+        summary="Record which console result an agent used",
+        description=(
+            "Call when the agent opens, copies or records a result: the search's log keeps the "
+            "latest result used. Unknown or expired `log` references are ignored (still 204)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(ConsoleSearchClickSerializer, request.data)
+        search_log.search_log_click(token=data["log"], doc_id=data["doc"], user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AgentArticleUsageView(ApiView):

@@ -32,6 +32,7 @@ urlpatterns = [
     path("review/", api.ReviewQueueView.as_view(), name="review-queue"),
     path("questions/<int:pk>/covered-by/", api.QuestionCoverView.as_view(), name="question-cover"),
     path("agent/search/", api.AgentSearchView.as_view(), name="agent-search"),
+    path("agent/search/click/", api.AgentSearchClickView.as_view(), name="agent-search-click"),
     path(
         "agent/articles/<int:pk>/usage/",
         api.AgentArticleUsageView.as_view(),

@@ -502,6 +502,11 @@ class ConsoleSearchResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     count = serializers.IntegerField(help_text="Total matches (results holds the first page).")
     results = ConsoleResultSerializer(many=True)
+    log = serializers.CharField(
+        help_text="This search's log reference: send it as `refine` with the next search while "
+        "the agent is still typing, and as `log` to agent/search/click/ when they use a result. "
+        "Empty if the search could not be logged."
+    )
 
 
 class ConsoleSearchParamsSerializer(serializers.Serializer):
@@ -515,6 +520,23 @@ class ConsoleSearchParamsSerializer(serializers.Serializer):
     )
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=20, default=10, help_text="At most 20."
+    )
+    refine = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="The `log` of the previous search when this one continues it (search as you "
+        "type): the logged search is updated instead of counted again.",
+    )
+
+
+class ConsoleSearchClickSerializer(serializers.Serializer):
+    log = serializers.CharField(max_length=200, help_text="The `log` of the search shown.")
+    doc = serializers.RegexField(
+        r"^(article|question):\d{1,12}$",
+        help_text='The result used: its `id`, e.g. "article:12".',
+        error_messages={"invalid": 'A result id looks like "article:12" or "question:7".'},
     )
 
 

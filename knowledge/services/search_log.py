@@ -27,6 +27,9 @@ _DOC_ID_RE = re.compile(r"^(article|question):\d{1,12}$")
 LOG_TOKEN_SALT = "knowledge.search-log"  # noqa: S105 (a signing salt, not a secret)
 # A click counts for the search it came from within this time (a results tab left open).
 CLICK_WINDOW = dt.timedelta(hours=6)
+# A search-as-you-type box (the agent console) refines one logged search while the person keeps
+# typing: a pause longer than this starts a new one.
+REFINE_WINDOW = dt.timedelta(minutes=5)
 # Deflections are cancelled by a question the same person posts within this time.
 DEFLECTION_WINDOW = dt.timedelta(hours=2)
 SESSION_DEFLECTIONS_KEY = "ask_deflections"
@@ -57,22 +60,47 @@ def search_log_record(
     hit_count: int,
     filters: dict | None = None,
     corrected_query: str = "",
+    refine: str = "",
 ) -> SearchQueryLog | None:
-    """Log one search (one INSERT). Returns the row, or None when the write failed (logged)."""
+    """Log one search (one INSERT). Returns the row, or None when the write failed (logged).
+
+    ``refine`` is the token of the search this one continues (the same person still typing in
+    a search-as-you-type box): that row is updated in place instead (one UPDATE), so content
+    gaps count the query they settled on rather than every prefix typed on the way. A bad,
+    stale (REFINE_WINDOW) or foreign-source token, or a search whose result was already used,
+    starts a new row.
+    """
+    values = {
+        "query": (query or "")[:300],
+        "normalized": normalize_query(query),
+        "filters": {k: v for k, v in (filters or {}).items() if v},
+        "hit_count": max(0, hit_count),
+        "corrected_query": (corrected_query or "")[:300],
+        "user_role": viewer_role(viewer),
+        "source": source,
+    }
     try:
         with transaction.atomic():
-            return SearchQueryLog.objects.create(
-                query=(query or "")[:300],
-                normalized=normalize_query(query),
-                filters={k: v for k, v in (filters or {}).items() if v},
-                hit_count=max(0, hit_count),
-                corrected_query=(corrected_query or "")[:300],
-                user_role=viewer_role(viewer),
-                source=source,
-            )
+            log_id = _read_token(refine, max_age=REFINE_WINDOW) if refine else None
+            if log_id is not None:
+                now = timezone.now()
+                refined = SearchQueryLog.objects.filter(
+                    pk=log_id, source=source, clicked_at__isnull=True
+                ).update(**values, created_at=now)
+                if refined:
+                    return SearchQueryLog(pk=log_id, created_at=now, **values)
+            return SearchQueryLog.objects.create(**values)
     except DatabaseError:
         logger.warning("Could not log a search.", exc_info=True)
         return None
+
+
+def _read_token(token: str, *, max_age: dt.timedelta) -> int | None:
+    try:
+        log_id = signing.loads(token, salt=LOG_TOKEN_SALT, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    return log_id if isinstance(log_id, int) else None
 
 
 def search_log_token(log: SearchQueryLog | None) -> str:
@@ -90,9 +118,8 @@ def search_log_click(*, token: str, doc_id: str, user=None) -> AskDeflection | N
     """
     if not _DOC_ID_RE.match(doc_id or ""):
         return None
-    try:
-        log_id = signing.loads(token, salt=LOG_TOKEN_SALT, max_age=CLICK_WINDOW)
-    except signing.BadSignature:
+    log_id = _read_token(token, max_age=CLICK_WINDOW)
+    if log_id is None:
         return None
     log = SearchQueryLog.objects.filter(pk=log_id).only("pk", "source").first()
     if log is None:

@@ -3,6 +3,8 @@ service and selectors, and the enrichment that makes a hit trustworthy to paste.
 
 import dataclasses
 import datetime as dt
+import time
+from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,10 +17,11 @@ from rest_framework.test import APIClient
 from community import services as community_services
 from community.models import AuditEntry, User
 from knowledge import selectors, services
-from knowledge.models import Article, ArticleUsage, Validation
+from knowledge.models import Article, ArticleUsage, SearchQueryLog, Validation
 from knowledge.search import get_backend
 from knowledge.search.documents import document_for
 from knowledge.serializers import freshness_label
+from knowledge.services import search_log
 from tests.factories import (
     AnswerFactory,
     ArticleFactory,
@@ -165,6 +168,7 @@ def test_the_console_page_lists_the_agents_recently_used_articles(client, agent,
     ("method", "name", "kwargs"),
     [
         ("get", "agent-search", {}),
+        ("post", "agent-search-click", {}),
         ("post", "agent-article-usage", {"pk": 1}),
         ("get", "agent-recent", {}),
     ],
@@ -202,6 +206,134 @@ def test_the_agent_search_needs_a_query(agent):
 
     assert response.status_code == 400
     assert response.json() == {"q": ["Enter something to search for."]}
+
+
+# --- Search logging (issue 3) -------------------------------------------------------------
+
+
+def test_a_console_search_is_logged_with_the_agents_role_and_hit_count(agent, validated_article):
+    response = client_for(agent).get(api("agent-search"), {"q": "Satellite dropping?"})
+
+    log = SearchQueryLog.objects.get()
+    assert (log.source, log.user_role) == ("console", "csr")
+    assert (log.query, log.normalized) == ("Satellite dropping?", "satellite dropping")
+    assert log.hit_count == response.json()["count"] >= 1
+    assert log.filters == {} and log.clicked_doc_id == ""
+    assert response.json()["log"] == search_log.search_log_token(log)
+
+
+def test_a_moderators_console_search_is_logged_as_staff(validated_article):
+    client_for(moderator()).get(api("agent-search"), {"q": "satellite"})
+
+    assert SearchQueryLog.objects.get().user_role == "moderator"
+
+
+def test_typing_on_refines_one_logged_search_until_a_result_is_used(agent, validated_article):
+    client = client_for(agent)
+    first = client.get(api("agent-search"), {"q": "sat"}).json()
+    second = client.get(api("agent-search"), {"q": "satellite", "refine": first["log"]}).json()
+
+    log = SearchQueryLog.objects.get()  # one search, as the agent settled on it
+    assert (log.query, log.hit_count) == ("satellite", second["count"])
+    assert second["count"] >= 1
+    assert second["log"] == first["log"]
+
+    client.post(api("agent-search-click"), {"log": second["log"], "doc": "article:1"})
+    client.get(api("agent-search"), {"q": "satellite evening", "refine": second["log"]})
+    client.get(api("agent-search"), {"q": "router", "refine": "forged-token"})
+
+    queries = list(SearchQueryLog.objects.order_by("pk").values_list("query", flat=True))
+    assert queries == ["satellite", "satellite evening", "router"]
+
+
+def test_a_refine_reference_from_a_page_search_or_a_stale_one_starts_a_new_log(
+    agent, validated_article, client
+):
+    client.force_login(agent)
+    client.get(reverse("knowledge:search"), {"q": "satellite"})
+    page_log = SearchQueryLog.objects.get(source="page")
+    stale = SearchQueryLog.objects.create(
+        query="old", normalized="old", user_role="csr", source="console"
+    )
+    api_client = client_for(agent)
+    api_client.get(
+        api("agent-search"), {"q": "mesh", "refine": search_log.search_log_token(page_log)}
+    )
+    earlier = time.time() - (search_log.REFINE_WINDOW + dt.timedelta(seconds=5)).total_seconds()
+    with mock.patch("django.core.signing.time.time", return_value=earlier):
+        old_token = search_log.search_log_token(stale)
+    api_client.get(api("agent-search"), {"q": "mesh satellite", "refine": old_token})
+
+    page_log.refresh_from_db()
+    stale.refresh_from_db()
+    assert (page_log.query, stale.query) == ("satellite", "old")
+    assert SearchQueryLog.objects.filter(source="console").count() == 3
+
+
+def test_opening_copying_or_using_a_result_records_it_on_the_search(agent, validated_article):
+    client = client_for(agent)
+    found = client.get(api("agent-search"), {"q": "satellite"}).json()
+    doc = found["results"][0]["id"]
+
+    response = client.post(api("agent-search-click"), {"log": found["log"], "doc": doc})
+
+    assert response.status_code == 204
+    log = SearchQueryLog.objects.get()
+    assert log.clicked_doc_id == doc and log.clicked_at is not None
+
+
+def test_a_click_with_a_bad_reference_changes_nothing_and_a_bad_result_id_is_a_400(agent):
+    client = client_for(agent)
+    log = SearchQueryLog.objects.create(
+        query="x", normalized="x", user_role="csr", source="console"
+    )
+
+    forged = client.post(api("agent-search-click"), {"log": "nope", "doc": "article:1"})
+    bad_doc = client.post(
+        api("agent-search-click"),
+        {"log": search_log.search_log_token(log), "doc": "<script>"},
+    )
+
+    assert forged.status_code == 204
+    assert bad_doc.status_code == 400 and "doc" in bad_doc.json()
+    log.refresh_from_db()
+    assert log.clicked_doc_id == ""
+
+
+def test_zero_result_console_searches_show_in_the_staff_content_gaps(
+    agent, client, validated_article
+):
+    api_client = client_for(agent)
+    for q in ("teleport my toaster", "Teleport my toaster!"):
+        body = api_client.get(api("agent-search"), {"q": q}).json()
+        assert body["count"] == 0
+
+    client.force_login(moderator())
+    response = client.get(reverse("knowledge:search_gaps"))
+
+    assert [(g["normalized"], g["count"]) for g in response.context["gaps"]] == [
+        ("teleport my toaster", 2)
+    ]
+    assert "teleport my toaster" in response.content.decode().lower()
+
+
+def test_a_failed_log_write_still_answers_the_search(agent, validated_article, monkeypatch):
+    from django.db import DatabaseError
+
+    def broken(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(SearchQueryLog.objects, "create", broken)
+    response = client_for(agent).get(api("agent-search"), {"q": "satellite"})
+
+    assert response.status_code == 200
+    assert response.json()["count"] >= 1 and response.json()["log"] == ""
+
+
+def test_the_console_page_knows_where_to_record_clicks(client, agent):
+    client.force_login(agent)
+    page = client.get(CONSOLE).content.decode()
+    assert f'data-click-url="{api("agent-search-click")}"' in page
 
 
 # --- Search payload -----------------------------------------------------------------------

@@ -47,6 +47,10 @@
     var lastQuery = null;
     var usageTarget = null;
     var focusWhenReady = false; // ↓/Enter pressed before the newest results arrived
+    // The server logs each search for content-gap analysis; while the agent keeps typing, each
+    // request sends the previous one's log reference so the log holds what they settled on, and
+    // using a result (open, copy, used for case) records it as that search's click.
+    var logToken = "";
 
     // --- helpers ---------------------------------------------------------------------------
 
@@ -327,6 +331,7 @@
         controller.abort(); // an older, slower response must not replace a newer one
       }
       if (query.length < MIN_QUERY) {
+        logToken = ""; // the box was cleared: what comes next is a new search
         renderResults({ results: [], query: query });
         status.textContent = "Type to search.";
         return;
@@ -334,7 +339,11 @@
       var mine = (sequence += 1);
       controller = typeof AbortController === "function" ? new AbortController() : null;
       status.textContent = "Searching…";
-      fetch(root.dataset.searchUrl + "?q=" + encodeURIComponent(query), {
+      var url = root.dataset.searchUrl + "?q=" + encodeURIComponent(query);
+      if (logToken) {
+        url += "&refine=" + encodeURIComponent(logToken);
+      }
+      fetch(url, {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
         signal: controller ? controller.signal : undefined,
@@ -353,6 +362,7 @@
             status.textContent = (reply.body && (reply.body.detail || (reply.body.q || [])[0])) || "Search failed.";
             return;
           }
+          logToken = typeof reply.body.log === "string" ? reply.body.log : "";
           renderResults(reply.body);
         })
         .catch(function (error) {
@@ -372,14 +382,33 @@
 
     // --- actions ---------------------------------------------------------------------------
 
+    function track(result) {
+      // Best effort and never in the agent's way: keepalive lets it finish after "open" leaves.
+      if (!logToken || !result || !root.dataset.clickUrl) {
+        return;
+      }
+      try {
+        fetch(root.dataset.clickUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          keepalive: true,
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({ log: logToken, doc: result.id }),
+        }).catch(function () {});
+      } catch (error) {
+        // An old browser without fetch options: the search stays logged, without its click.
+      }
+    }
+
     function open(result) {
       var href = result && safeHref(result.url);
       if (href) {
+        track(result);
         window.location.assign(href);
       }
     }
 
-    function copy(text, what) {
+    function copy(text, what, result) {
       if (!text) {
         toast("Nothing to copy: this thread has no answer yet.");
         return;
@@ -390,6 +419,7 @@
       }
       navigator.clipboard.writeText(text).then(
         function () {
+          track(result);
           toast("Copied " + what + ".");
         },
         function () {
@@ -407,13 +437,14 @@
       if (action === "open") {
         open(result);
       } else if (action === "copy-text") {
-        copy(result.solution_text, "the solution as plain text");
+        copy(result.solution_text, "the solution as plain text", result);
       } else if (action === "copy-markdown") {
-        copy(result.solution_markdown, "the solution as Markdown");
+        copy(result.solution_markdown, "the solution as Markdown", result);
       } else if (action === "copy-link") {
         copy(
           result.public_url,
-          result.audience === "internal" ? "the link (internal: customers cannot open it)" : "the public link"
+          result.audience === "internal" ? "the link (internal: customers cannot open it)" : "the public link",
+          result
         );
       } else if (action === "usage") {
         openUsage(result);
@@ -467,6 +498,7 @@
         })
         .then(function (reply) {
           if (reply.status === 201) {
+            track(target);
             target.usage_count = reply.body.usage_count;
             var index = results.indexOf(target);
             if (index >= 0) {
