@@ -1,10 +1,13 @@
 """The CSR console in a real browser, driven by the keyboard alone: search, move through results,
 copy the solution, record a case, open the article."""
 
+import time
+
 import pytest
 from allauth.account.models import EmailAddress
 
 from knowledge import selectors, services
+from knowledge.models import SearchQueryLog
 from tests.e2e.conftest import log_in
 from tests.factories import ArticleFactory, ProductAreaFactory, csr
 
@@ -28,6 +31,20 @@ def _focused_id(page) -> str:
 
 def _clipboard(page) -> str:
     return page.evaluate("navigator.clipboard.readText()")
+
+
+def _logged() -> list[tuple[str, str]]:
+    return list(SearchQueryLog.objects.order_by("pk").values_list("query", "clicked_doc_id"))
+
+
+def _eventually(check, *, seconds: float = 5.0):
+    # The console logs and tracks clicks with its own requests; wait for them to land.
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def test_a_csr_walks_the_console_by_keyboard_alone(agent_page):
@@ -58,7 +75,12 @@ def test_a_csr_walks_the_console_by_keyboard_alone(agent_page):
     page.wait_for_url("**/kb/agent/")
     assert _focused_id(page) == "agent-q"  # the search box has focus on load
 
-    page.keyboard.type(query)
+    # Typing on after a first search refines that logged search: one row, the settled query.
+    page.keyboard.type("router")
+    page.wait_for_selector("#agent-opt-1")
+    assert _eventually(lambda: _logged() == [("router", "")])
+    page.keyboard.type(query.removeprefix("router"))
+    assert _eventually(lambda: _logged() == [(query, "")])
     page.wait_for_selector("#agent-opt-1")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
@@ -72,6 +94,7 @@ def test_a_csr_walks_the_console_by_keyboard_alone(agent_page):
     page.wait_for_selector("#agent-toast:has-text('Copied the solution as plain text')")
     assert _clipboard(page) == second.solution_text
     assert "**" not in _clipboard(page)
+    assert _eventually(lambda: _logged() == [(query, second.id)])  # the result the agent used
 
     # m: as Markdown; l: the public link.
     page.keyboard.press("m")
