@@ -46,7 +46,8 @@ from .models import (
     Validation,
 )
 from .search.base import DOC_TYPE_LABELS, SearchFilters, SearchHit, SearchResults
-from .standing import AnswerStanding, build_standing
+from .standing import NO_TIER_LABEL, AnswerStanding, build_standing
+from .standing import TIER_LABELS as STANDING_TIER_LABELS
 
 
 def article_list(*, viewer, area=None, tag=None) -> QuerySet[Article]:
@@ -204,12 +205,12 @@ CONSOLE_RECENT = 10
 # Internal articles are the point of the console: agents see both audiences.
 CONSOLE_AUDIENCES = ("public", "internal")
 
+# A console hit's tier: the answer tiers keep the names standing.py gives them (the one place
+# that names them); the console adds what a hit can be without one.
 TIER_LABELS = {
-    "validated_staff": "Validated by staff",
-    "validated_expert": "Validated by a certified expert",
+    **{t: STANDING_TIER_LABELS[t] for t in ("validated_staff", "validated_expert", "accepted")},
     "staff_article": "Written by staff",
-    "accepted": "Accepted by the asker",
-    "community": "Community answer",
+    "community": NO_TIER_LABEL,
     "unanswered": "No answer yet",
 }
 

@@ -25,6 +25,8 @@ TIER_LABELS = {
     "accepted": "Accepted by the asker",
 }
 TIER_ORDER = tuple(TIER_LABELS)
+# An answer that earned no tier (the console uses the same words for such a hit).
+NO_TIER_LABEL = "Community answer"
 
 
 @dataclass
@@ -81,7 +83,7 @@ class AnswerStanding:
 
     @property
     def tier_label(self) -> str:
-        return TIER_LABELS.get(self.tier, "Community answer")
+        return TIER_LABELS.get(self.tier, NO_TIER_LABEL)
 
     @property
     def is_corrected(self) -> bool:

@@ -387,6 +387,32 @@ def test_an_article_validated_only_by_an_expert_is_labelled_expert(area):
     assert hit.tier_label == "Validated by a certified expert"
 
 
+def test_console_hits_and_the_thread_page_name_a_tier_with_the_same_words(area):
+    # An expert-validated answer, an accepted one and a plain one: the console labels each as
+    # the answer's standing (knowledge/standing.py) does.
+    validated = ArticleFactory(source_answer=AnswerFactory(question=QuestionFactory(area=area)))
+    services.answer_validate(answer=validated.source_answer, validator=expert(area))
+    validated.refresh_from_db()
+    accepted_q = QuestionFactory(area=area, title="Chime silent after an update")
+    accepted = AnswerFactory(question=accepted_q, body="Re-pair the chime.")
+    accepted_q.accepted_answer = accepted
+    accepted_q.save()
+    plain_q = QuestionFactory(area=area, title="Doorbell battery drains in a week")
+    plain = AnswerFactory(question=plain_q, body="Lower the motion sensitivity.")
+    _index(validated, accepted_q, plain_q)
+    answers = [validated.source_answer, accepted, plain]
+    for answer in answers:
+        answer.refresh_from_db()
+    standings = selectors.answer_standings(answers=answers)
+
+    def console_label(query):
+        return selectors.console_search(viewer=csr(), query=query).results[0].tier_label
+
+    assert console_label("router") == standings[validated.source_answer_id].tier_label
+    assert console_label("chime") == standings[accepted.pk].tier_label
+    assert console_label("battery") == standings[plain.pk].tier_label == "Community answer"
+
+
 def test_a_validation_awaiting_recheck_no_longer_vouches_for_the_article(validated_article):
     Validation.objects.filter(validator__display_name="Mo Derator").update(
         status=Validation.Status.NEEDS_RECHECK
