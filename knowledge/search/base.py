@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 DOC_TYPES = ("article", "thread_accepted", "thread")
+# Who may read a document: everyone, or CSRs and staff only. Backends refuse other values, so a
+# reader's exclusions (every audience not granted) cover the whole index.
+AUDIENCES = ("public", "internal")
 DOC_TYPE_LABELS = {
     "article": "Knowledge-base article",
     "thread_accepted": "Thread with accepted answer",

@@ -56,6 +56,7 @@ from whoosh.util.times import datetime_to_long
 
 from .analysis import STOP_WORDS, SYNONYM_GROUPS, synonym_map
 from .base import (
+    AUDIENCES,
     TIERS,
     ProgressCallback,
     SearchBackend,
@@ -189,6 +190,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def _fields_for(doc: SearchDocument) -> dict[str, Any]:
+    if doc.audience not in AUDIENCES:
+        # Readers are filtered by excluding the audiences they lack (see _restrictions).
+        raise ValueError(f"Unknown audience {doc.audience!r} for {doc.id}.")
     return {
         "id": doc.id,
         "type": doc.type,
@@ -233,21 +237,27 @@ def ranking_weights() -> dict[str, float]:
 
 class _SignalScorer(BaseScorer):
     """BM25F times the document's trust factor. Per-document factors are linear, so scaling
-    every term's score scales the document's sum by the same factor."""
+    every term's score scales the document's sum by the same factor.
 
-    def __init__(self, inner: BaseScorer, factor: Callable[[int], float]):
+    Block-max pruning stays on: a block's best possible score is BM25F's bound times the largest
+    factor in the segment, so Whoosh can still skip blocks that cannot reach the top N (without
+    it, a query scores every matching document: seconds at 100k documents)."""
+
+    def __init__(self, inner: BaseScorer, factors: _SignalFactors):
         self._inner = inner
-        self._factor = factor
+        self._factors = factors
 
     def supports_block_quality(self) -> bool:
-        # Block-max pruning would need a bound on the factor; the factor is cheap, pruning off.
-        return False
+        return self._inner.supports_block_quality()
 
     def max_quality(self) -> float:
-        return self._inner.max_quality() * 1000.0
+        return self._inner.max_quality() * self._factors.max_factor
+
+    def block_quality(self, matcher: Any) -> float:
+        return self._inner.block_quality(matcher) * self._factors.max_factor
 
     def score(self, matcher: Any) -> float:
-        return self._inner.score(matcher) * self._factor(matcher.id())
+        return self._inner.score(matcher) * self._factors(matcher.id())
 
 
 class _SignalFactors:
@@ -261,6 +271,23 @@ class _SignalFactors:
             name: reader.column_reader(name, translate=False)
             for name in ("tier", "votes", "usage", "updated_at")
         }
+
+    @functools.cached_property
+    def max_factor(self) -> float:
+        """An upper bound of every document's factor (freshness is at most 1)."""
+        w, cols = self._weights, self._columns
+
+        def top(name: str) -> int:
+            return max(max(cols[name], default=0), 0) if w[name] > 0 else 0
+
+        # A negative weight only ever lowers a factor, so it adds nothing to the bound.
+        return (
+            1.0
+            + max(w["tier"], 0.0) * top("tier")
+            + max(w["votes"], 0.0) * math.log1p(top("votes"))
+            + max(w["usage"], 0.0) * math.log1p(top("usage"))
+            + max(w["freshness"], 0.0)
+        )
 
     def __call__(self, docnum: int) -> float:
         factor = self._cache.get(docnum)
@@ -297,7 +324,7 @@ class _SignalWeighting(WeightingModel):
         return self._bm25.idf(searcher, fieldname, text)
 
     def supports_block_quality(self) -> bool:
-        return self._weights is None and self._bm25.supports_block_quality()
+        return self._bm25.supports_block_quality()
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
         inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)
@@ -367,6 +394,8 @@ class _TagFacet(sorting.FieldFacet):
 
 FACET_NAMES = ("area", "type", "tag", "tier")
 FACET_SAMPLE = 500
+# Filter sets kept per searcher (each distinct facet selection is one entry).
+DOCSET_CACHE_SIZE = 64
 
 
 def _facet_key(name: str, key: Any) -> str | None:
@@ -643,8 +672,9 @@ class _BaseWhooshBackend(SearchBackend):
         return rewrite(q)
 
     @staticmethod
-    def _filter_query(filters: SearchFilters) -> wq.Query:
-        parts: list[wq.Query] = [wq.Or([wq.Term("audience", a) for a in filters.audiences])]
+    def _narrowing_query(filters: SearchFilters) -> wq.Query | None:
+        """The facet filters (area, tag, type, tier) as one query, or None without any."""
+        parts: list[wq.Query] = []
         if filters.area:
             parts.append(wq.Term("area", filters.area))
         if filters.tag:
@@ -656,7 +686,43 @@ class _BaseWhooshBackend(SearchBackend):
         if filters.tier:
             tier = TIERS.index(filters.tier) if filters.tier in TIERS else -1
             parts.append(wq.NumericRange("tier", tier, tier) if tier >= 0 else wq.NullQuery)
-        return wq.And(parts)
+        return wq.And(parts) if parts else None
+
+    def _restrictions(
+        self, searcher: Searcher, filters: SearchFilters
+    ) -> tuple[set[int] | None, set[int] | None]:
+        """(allowed, excluded) document numbers for ``filters``, cached on the searcher.
+
+        Audiences are applied as an exclusion: the documents of audiences the reader may not
+        see (internal articles) are few, while "every public document" is nearly the whole
+        index, which Whoosh would otherwise turn into a set per query. A refreshed searcher is a
+        new object, so a cached set never outlives the index it was read from.
+        """
+        # Plain sets (Whoosh accepts no frozenset); never mutated once cached.
+        cache: dict[Any, set[int]] = searcher.__dict__.setdefault("_peerdesk_docsets", {})
+
+        def docs(key: Any, q: wq.Query) -> set[int]:
+            found = cache.get(key)
+            if found is None:
+                if len(cache) >= DOCSET_CACHE_SIZE:
+                    cache.clear()
+                found = cache[key] = set(searcher.docs_for_query(q))
+            return found
+
+        excluded_audiences = tuple(a for a in AUDIENCES if a not in filters.audiences)
+        excluded = None
+        if excluded_audiences:
+            excluded = docs(
+                ("audience", excluded_audiences),
+                wq.Or([wq.Term("audience", a) for a in excluded_audiences]),
+            )
+        narrowing = self._narrowing_query(filters)
+        allowed = None
+        if narrowing is not None:
+            allowed = docs(
+                ("narrow", filters.area, filters.tag, filters.type, filters.tier), narrowing
+            )
+        return allowed, excluded
 
     def _configure_highlighting(self, results: Any) -> None:
         results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
@@ -714,38 +780,61 @@ class _BaseWhooshBackend(SearchBackend):
             q = self._query(query, searcher)
             if q is None:
                 return empty
+            allowed, excluded = self._restrictions(searcher, filters)
+            if allowed is not None and not allowed:
+                return empty
             # Facets are counted over the best FACET_SAMPLE hits, not every match: grouping every
-            # match cost seconds at 100k documents (a tag-vector read per match). Below the sample
-            # size — every narrow query — the counts are exact.
+            # match cost seconds at 100k documents. Below the sample size — every narrow
+            # query — the counts are exact.
             results = searcher.search(
-                q,
-                filter=self._filter_query(filters),
-                limit=max(page * page_size, FACET_SAMPLE),
+                q, filter=allowed, mask=excluded, limit=max(page * page_size, FACET_SAMPLE)
             )
             self._configure_highlighting(results)
             start = (page - 1) * page_size
             hits = [self._hit(hit) for hit in results[start : start + page_size]]
-            counters: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}
-            for hit in results[:FACET_SAMPLE]:
-                stored = hit.fields()
-                for name in ("area", "type", "tier"):
-                    label = _facet_key(name, stored.get(name))
-                    if label is not None:
-                        counters[name][label] += 1
-                counters["tag"].update(_tags_of(stored))
-            facet_counts = {
-                name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-                for name, counts in counters.items()
-                if counts or name != "tier"
-            }
             return SearchResults(
                 query=query,
                 hits=hits,
-                total=len(results),
+                total=self._total(results, allowed),
                 page=page,
                 page_size=page_size,
-                facets=facet_counts,
+                facets=self._facets(
+                    searcher, [docnum for _, docnum in results.top_n[:FACET_SAMPLE]]
+                ),
             )
+
+    @staticmethod
+    def _total(results: Any, allowed: set[int] | None) -> int:
+        """The exact number of matches when the collector counted them; else Whoosh's estimate
+        (block-max pruning skips documents that cannot reach the top, so nobody counted them)."""
+        if results.has_exact_length():
+            return len(results)
+        estimate = max(results.estimated_length(), results.scored_length())
+        return min(estimate, len(allowed)) if allowed is not None else estimate
+
+    def _facets(self, searcher: Searcher, docnums: list[int]) -> dict[str, dict[str, int]]:
+        """Facet counts over ``docnums`` from columns and tag vectors (never the stored text)."""
+        counters: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}
+        if docnums:
+            self._count_facets(searcher.reader(), docnums, counters)
+        return {
+            name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+            for name, counts in counters.items()
+            if counts or name != "tier"
+        }
+
+    @staticmethod
+    def _count_facets(reader: Any, docnums: list[int], counters: dict[str, Counter[str]]) -> None:
+        columns = {
+            name: reader.column_reader(name, translate=True) for name in ("area", "type", "tier")
+        }
+        for docnum in docnums:
+            for name, column in columns.items():
+                label = _facet_key(name, column[docnum])
+                if label is not None:
+                    counters[name][label] += 1
+            if reader.has_vector(docnum, "tags"):
+                counters["tag"].update(t for t, _ in reader.vector_as("weight", docnum, "tags"))
 
     def suggest(self, text: str, *, limit: int = 5) -> list[str]:
         words = _WORD_RE.findall((text or "")[:MAX_QUERY_CHARS].lower())[:MAX_SUGGEST_WORDS]
@@ -794,7 +883,10 @@ class _BaseWhooshBackend(SearchBackend):
                 ],
                 scale=COORD_SCALE,
             )
-            results = searcher.search(q, filter=self._filter_query(filters), limit=limit)
+            allowed, excluded = self._restrictions(searcher, filters)
+            if allowed is not None and not allowed:
+                return []
+            results = searcher.search(q, filter=allowed, mask=excluded, limit=limit)
             self._configure_highlighting(results)
             return [self._hit(hit) for hit in results]
 
