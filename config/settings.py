@@ -276,6 +276,16 @@ CELERY_BEAT_SCHEDULE = {
 PEERDESK_SEARCH = {
     "BACKEND": env("SEARCH_BACKEND", "knowledge.search.whoosh_backend.WhooshBackend"),
     "PATH": env("SEARCH_INDEX_PATH", str(VAR_DIR / "index")),
+    # Semantic re-ranking (knowledge/search/semantic.py, docs/search.md): a local embedding model
+    # re-orders the top lexical candidates. Needs the "semantic" extra (PyTorch CPU, ~1.4 GB).
+    "SEMANTIC": env_bool("SEARCH_SEMANTIC", False),
+    "SEMANTIC_OPTIONS": {
+        "candidates": int(env("SEARCH_SEMANTIC_CANDIDATES", "50")),
+        "fusion": env("SEARCH_SEMANTIC_FUSION", "minmax"),
+        "weight": float(env("SEARCH_SEMANTIC_WEIGHT", "0.7")),
+    },
+    # Torch threads per process for embedding (more only helps a dedicated, idle machine).
+    "SEMANTIC_THREADS": int(env("SEARCH_SEMANTIC_THREADS", "1")),
 }
 # How trust signals re-order text matches (docs/search.md): final score =
 #   text score * (1 + tier·w_tier + log1p(votes⁺)·w_votes + 0.5^(age/half-life)·w_freshness

@@ -272,6 +272,23 @@ class SearchIndexOutbox(models.Model):
         return self.doc_id
 
 
+class SearchEmbedding(models.Model):
+    """A document's sentence embedding for semantic re-ranking (``knowledge.search.semantic``).
+
+    In the database rather than beside the index so every web node reads the same vectors.
+    ``content_hash`` covers the model and the embedded text: unchanged documents are never
+    re-embedded. Written only by ``knowledge.search.semantic``.
+    """
+
+    doc_id = models.CharField(max_length=40, unique=True)  # "article:12", "question:7"
+    content_hash = models.CharField(max_length=64)
+    vector = models.BinaryField()  # float16, L2-normalised
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.doc_id
+
+
 # Ticket ids from helpdesk tools: "CASE-1234", "ZD#88123", "eu/2024/77.3". No spaces, so a pasted
 # sentence or URL with a query string is refused instead of stored as a "reference".
 CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_#/.\-]*$"

@@ -36,7 +36,8 @@ _backend_lock = threading.Lock()
 def get_backend() -> SearchBackend:
     """The process-wide backend built from ``settings.PEERDESK_SEARCH`` (created on first use).
 
-    Kept for the life of the process so its searcher stays open between queries.
+    Kept for the life of the process so its searcher stays open between queries. With
+    ``SEMANTIC`` on, it is wrapped in ``semantic.SemanticRerankBackend``.
     """
     global _backend
     backend = _backend
@@ -45,7 +46,13 @@ def get_backend() -> SearchBackend:
             if _backend is None:
                 config = settings.PEERDESK_SEARCH
                 backend_class = import_string(config["BACKEND"])
-                _backend = backend_class(config.get("PATH", ""), **config.get("OPTIONS", {}))
+                backend = backend_class(config.get("PATH", ""), **config.get("OPTIONS", {}))
+                if config.get("SEMANTIC"):
+                    # Imports no model: that loads on the first query that needs it.
+                    from .semantic import wrap
+
+                    backend = wrap(backend, config)
+                _backend = backend
             backend = _backend
     return backend
 

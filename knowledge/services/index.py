@@ -21,8 +21,10 @@ def search_sync(*, doc_ids: Iterable[str]) -> None:
     """Bring the index in line with the database for ``doc_ids`` and clear their outbox rows.
 
     Idempotent: each document is re-read; present and visible → upsert, otherwise → delete.
+    With semantic search on, changed documents are (re)embedded and deleted ones lose their
+    vector.
     """
-    from ..search import get_backend
+    from ..search import get_backend, semantic
     from ..search.documents import document_for
 
     doc_ids = list(dict.fromkeys(doc_ids))
@@ -38,6 +40,9 @@ def search_sync(*, doc_ids: Iterable[str]) -> None:
         backend.delete(deletes)
     if upserts:
         backend.upsert(upserts)
+    # After the index write, so a document is searchable even while its vector is computed; a
+    # document without a vector keeps its lexical place.
+    semantic.embeddings_sync(upserts=upserts, deletes=deletes)
     # Rows touched after this sync began describe a newer change: leave them for the next sync.
     SearchIndexOutbox.objects.filter(doc_id__in=doc_ids, created_at__lte=started_at).delete()
 

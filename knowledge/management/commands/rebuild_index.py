@@ -6,14 +6,17 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from knowledge.search import get_backend
+from knowledge.search import get_backend, semantic
 from knowledge.search.documents import count_documents, iter_documents
 
 BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
-    help = "Rebuild the search index from every visible article and thread."
+    help = (
+        "Rebuild the search index from every visible article and thread; with semantic search "
+        "on, also embed documents whose text changed and drop vectors of removed ones."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -35,13 +38,43 @@ class Command(BaseCommand):
                 )
                 self.stderr.flush()
 
-        count = get_backend().rebuild(iter_documents(batch_size=batch_size), progress=progress)
+        embedding = semantic.semantic_enabled() and semantic.available()
+        plan = semantic.RebuildPlan() if embedding else None
+        documents = iter_documents(batch_size=batch_size)
+        if plan is not None:
+            documents = plan.watch(documents)
+        count = get_backend().rebuild(documents, progress=progress)
         elapsed = time.monotonic() - started
         if show_progress and count:
             self.stderr.write("")  # end the progress line
         rate = count / elapsed if elapsed > 0 else float(count)
         self.stdout.write(
             self.style.SUCCESS(f"Indexed {count} documents in {elapsed:.1f} s ({rate:.0f} docs/s).")
+        )
+        if plan is not None:
+            self._embed(plan, batch_size=batch_size, show_progress=show_progress)
+
+    def _embed(self, plan: semantic.RebuildPlan, *, batch_size: int, show_progress: bool) -> None:
+        """Embed only documents whose text changed; unchanged vectors are kept."""
+        pruned = plan.prune()
+        todo = len(plan.changed)
+        started = time.monotonic()
+
+        def progress(done: int) -> None:
+            if show_progress:
+                self.stderr.write(_progress_line(done, todo, time.monotonic() - started), ending="")
+                self.stderr.flush()
+
+        embedded = plan.apply(lambda: iter_documents(batch_size=batch_size), progress=progress)
+        elapsed = time.monotonic() - started
+        if show_progress and embedded:
+            self.stderr.write("")
+        rate = embedded / elapsed if elapsed > 0 else float(embedded)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Embedded {embedded} changed documents in {elapsed:.1f} s ({rate:.0f} docs/s); "
+                f"{len(plan.seen) - todo} unchanged, {pruned} removed."
+            )
         )
 
 
