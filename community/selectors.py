@@ -20,6 +20,22 @@ def visible_posts_q(viewer, prefix: str = "") -> Q:
     return q
 
 
+def visible_questions_q(viewer) -> Q:
+    """``visible_posts_q`` for question lists, in a form the ``(status, -last_activity_at)``
+    index can serve. ``status = visible OR author = viewer`` made SQLite collect and sort every
+    visible question for each signed-in list page (22 ms at 10k threads, growing with the table);
+    the viewer's own pending or hidden questions, usually none, are fetched by id instead."""
+    if rules.can_see_hidden_posts(viewer) or not getattr(viewer, "is_authenticated", False):
+        return visible_posts_q(viewer)
+    own_unlisted = list(
+        Question.objects.filter(author=viewer)
+        .exclude(status=PostStatus.VISIBLE)
+        .values_list("pk", flat=True)
+    )
+    q = Q(status=PostStatus.VISIBLE)
+    return q | Q(pk__in=own_unlisted) if own_unlisted else q
+
+
 def area_list() -> QuerySet[ProductArea]:
     return ProductArea.objects.all()
 
@@ -31,10 +47,16 @@ def question_list(
     tag: Tag | None = None,
     unanswered: bool = False,
     author: User | None = None,
+    own_unlisted_by_id: bool = False,
 ) -> QuerySet[Question]:
-    """Questions the viewer may see, newest activity first, ready for list rendering."""
+    """Questions the viewer may see, newest activity first, ready for list rendering.
+
+    ``own_unlisted_by_id`` spends one small query on the viewer's own pending or hidden
+    questions so that a signed-in member's list is served by the activity index (see
+    ``visible_questions_q``); the community list pages ask for it."""
+    visible = visible_questions_q(viewer) if own_unlisted_by_id else visible_posts_q(viewer)
     qs = (
-        Question.objects.filter(visible_posts_q(viewer))
+        Question.objects.filter(visible)
         .filter(routing.question_visibility_q(viewer))
         .select_related("area", "author")
         .prefetch_related("tags")

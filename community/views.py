@@ -71,6 +71,47 @@ def _answer_url(request: HttpRequest, answer: Answer) -> str:
     return _thread_url(answer.question_id, page=page, anchor=f"answer-{answer.pk}")
 
 
+def _set_fragment_inputs(answer: Answer) -> None:
+    """The plain values each cached piece of an answer shows (``{% cached_include %}`` takes no
+    model instances): whatever is here is the fragment's cache key, so an edit, a vote, a hide or
+    a new comment changes the key and the next render shows it."""
+    author = answer.author
+    answer.vote_inputs = {
+        "pk": answer.pk,
+        "score": answer.score,
+        "viewer_can_vote": answer.viewer_can_vote,
+        "viewer_vote": answer.viewer_vote,
+    }
+    answer.body_inputs = {
+        "status": answer.status,
+        "hidden_reason": answer.hidden_reason,
+        "body_html": answer.body_html,
+        "source_url": answer.source_url,
+        "source_site": answer.source_site,
+        "source_author_name": answer.source_author_name,
+        "source_author_url": answer.source_author_url,
+        "author": {"public_name": author.public_name},
+    }
+    answer.signature_inputs = {
+        "created_at": answer.created_at,
+        "author_is_expert": answer.author_is_expert,
+        "author": {
+            "username": author.username,
+            "public_name": author.public_name,
+            "avatar": {"url": author.avatar.url} if author.avatar else "",
+        },
+    }
+    answer.comment_rows = tuple(
+        {
+            "pk": c.pk,
+            "body_html": c.body_html,
+            "created_at": c.created_at,
+            "author": {"username": c.author.username, "public_name": c.author.public_name},
+        }
+        for c in answer.comments.all()
+    )
+
+
 def _sign_in_first(request: HttpRequest, next_url: str) -> HttpResponse:
     messages.info(request, "Please sign in first.")
     return redirect_to_login(next_url)
@@ -98,7 +139,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return _question_list_page(
         request,
         "community/home.html",
-        selectors.question_list(viewer=request.user),
+        selectors.question_list(viewer=request.user, own_unlisted_by_id=True),
         # Counting every question per area on each render costs more than the rest of the page.
         areas=pagecache.generation_cached(
             "area-counts", lambda: list(selectors.area_list_with_counts())
@@ -111,7 +152,7 @@ def area(request: HttpRequest, slug: str) -> HttpResponse:
     return _question_list_page(
         request,
         "community/area.html",
-        selectors.question_list(viewer=request.user, area=product_area),
+        selectors.question_list(viewer=request.user, area=product_area, own_unlisted_by_id=True),
         area=product_area,
     )
 
@@ -121,7 +162,7 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
     return _question_list_page(
         request,
         "community/tag.html",
-        selectors.question_list(viewer=request.user, tag=the_tag),
+        selectors.question_list(viewer=request.user, tag=the_tag, own_unlisted_by_id=True),
         tag=the_tag,
     )
 
@@ -130,7 +171,7 @@ def unanswered(request: HttpRequest) -> HttpResponse:
     return _question_list_page(
         request,
         "community/unanswered.html",
-        selectors.question_list(viewer=request.user, unanswered=True),
+        selectors.question_list(viewer=request.user, unanswered=True, own_unlisted_by_id=True),
     )
 
 
@@ -174,6 +215,8 @@ def _render_thread(
         answer.viewer_can_accept = rules.can_accept_answer(viewer, answer)
         answer.author_is_expert = answer.author_id in expert_ids
     _mark_source_site([question, *answers])
+    for answer in answers:
+        _set_fragment_inputs(answer)
 
     context = {
         "question": question,
