@@ -15,6 +15,13 @@ Usage: .venv/bin/python bench/relevance.py [--config NAME ...] [--fresh]
 Each configuration is a set of WhooshBackend options (the analysis and ranking choices) applied
 to the same documents; latency is measured per query. Nothing is tuned per query: the rewordings
 and pairs are only read to score the ranking.
+
+Semantic configurations (``semantic`` in the config; needs the ``semantic`` extra) wrap the
+default backend in ``SemanticRerankBackend``: documents are embedded once into the throwaway
+database (throughput printed), each query is embedded as it runs (in the latency). Their rows
+also print MRR on the two halves of StackFAQ's threads (even / odd thread numbers): blend
+weights are chosen on the even half with ``--grid`` (every fusion and weight 0…1 on cached
+candidates, through the same ``semantic.blend``), the odd half is the held-out check.
 """
 
 from __future__ import annotations
@@ -61,6 +68,15 @@ def _ladder() -> dict[str, dict]:
 
 
 CONFIGS: dict[str, dict] = _ladder()
+# Semantic re-ranking over the default backend (knowledge/search/semantic.py).
+CONFIGS.update(
+    {
+        "semantic: cosine only": {"semantic": {"fusion": "cosine"}},
+        "semantic: min-max w=0.5": {"semantic": {"fusion": "minmax", "weight": 0.5}},
+        "semantic: RRF w=0.5": {"semantic": {"fusion": "rrf", "weight": 0.5}},
+    }
+)
+GRID_WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 
 
 @dataclass
@@ -71,6 +87,8 @@ class Scores:
     dup_found: int = 0
     dup_total: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    # Reciprocal ranks of the queries of even / odd StackFAQ threads (tuning / held-out halves).
+    halves: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
 
 
 # --- Data -------------------------------------------------------------------------------------
@@ -182,26 +200,40 @@ def beer_queries(pairs: list[tuple[int, int]]) -> list[tuple[str, str, str]]:
 # --- Evaluation -------------------------------------------------------------------------------
 
 
-def evaluate(name, options, workdir, faq_docs, faq_queries, beer_docs, dup_queries) -> Scores:
-    from knowledge.search.base import SearchFilters
+def _backends(name, options, workdir, faq_docs, beer_docs):
+    from knowledge.search.semantic import SemanticRerankBackend, _query_vector
     from knowledge.search.whoosh_backend import WhooshBackend
 
-    scores = Scores()
+    options = dict(options)
+    semantic = options.pop("semantic", None)
     path = workdir / "indexes" / re.sub(r"\W+", "-", name).strip("-")
     shutil.rmtree(path.parent, ignore_errors=True)
     faq = WhooshBackend(str(path / "faq"), **options)
     faq.rebuild(faq_docs)
     beer = WhooshBackend(str(path / "beer"), **options)
     beer.rebuild(beer_docs)
+    if semantic is not None:
+        _query_vector.cache_clear()  # no query may be answered from an earlier configuration
+        faq = SemanticRerankBackend(faq, wait_for_model=True, **semantic)
+        beer = SemanticRerankBackend(beer, wait_for_model=True, **semantic)
+    return faq, beer
+
+
+def evaluate(name, options, workdir, faq_docs, faq_queries, beer_docs, dup_queries) -> Scores:
+    from knowledge.search.base import SearchFilters
+
+    scores = Scores()
+    faq, beer = _backends(name, options, workdir, faq_docs, beer_docs)
     faq.search("warm up")
     beer.similar("warm up the beer")
-    for query, expected in faq_queries:
+    for query, expected, half in faq_queries:
         t0 = time.perf_counter()
         hits = faq.search(query, page_size=10).hits
         scores.latencies_ms.append((time.perf_counter() - t0) * 1000)
         ranked = [h.id for h in hits]
         rank = ranked.index(expected) + 1 if expected in ranked else None
         scores.reciprocal_ranks.append(1 / rank if rank else 0.0)
+        scores.halves[half].append(1 / rank if rank else 0.0)
         scores.at1 += rank == 1
         scores.at5 += bool(rank and rank <= 5)
     for text, itself, original in dup_queries:
@@ -216,10 +248,74 @@ def evaluate(name, options, workdir, faq_docs, faq_queries, beer_docs, dup_queri
     return scores
 
 
+def embed(docs: list) -> None:
+    """Store vectors for every document (only changed ones are embedded) and print throughput
+    of the model on these documents' texts (one process, SEMANTIC_THREADS torch threads)."""
+    from knowledge.search import semantic
+
+    semantic.model()  # loading is a one-off cost, measured separately
+    texts = [semantic.embedding_text(d) for d in docs]
+    t0 = time.perf_counter()
+    semantic.encode(texts)
+    elapsed = time.perf_counter() - t0
+    chars = statistics.fmean(len(t) for t in texts)
+    print(
+        f"Embedding: {len(texts)} documents ({chars:.0f} characters on average) in "
+        f"{elapsed:.1f} s = {len(texts) / elapsed:.1f} docs/s"
+    )
+    semantic.embeddings_write(docs)
+
+
+def grid(workdir, faq_docs, faq_queries, beer_docs, dup_queries) -> None:
+    """MRR (both halves) and dup R@10 for every fusion and weight, on cached candidates."""
+    from knowledge.search import semantic
+    from knowledge.search.base import SearchFilters
+
+    faq, beer = _backends("grid", {}, workdir, faq_docs, beer_docs)
+    k = 50
+    cases = []  # (hit ids, lexical scores, cosines, what counts, half or None)
+    for query, expected, half in faq_queries:
+        hits = faq.search(query, page=1, page_size=k).hits
+        cases.append((hits, query, expected, half))
+    for text, itself, original in dup_queries:
+        hits = beer.similar(text, filters=SearchFilters(), limit=k)
+        cases.append((hits, text[: semantic.EMBED_CHARS], (original, itself), None))
+    vectors = semantic.embeddings_for({h.id for hits, *_ in cases for h in hits})
+    prepared = []
+    for hits, text, expected, half in cases:
+        q = semantic.encode([text])[0]
+        cos = [float(vectors[h.id] @ q) if h.id in vectors else None for h in hits]
+        prepared.append(([h.id for h in hits], [h.score for h in hits], cos, expected, half))
+    print(f"{'fusion':<8} {'w':>4} {'MRR even':>9} {'MRR odd':>8} {'MRR':>6} {'dupR@10':>8}")
+    for fusion in ("minmax", "rrf"):
+        for w in GRID_WEIGHTS:
+            rr: tuple[list, list] = ([], [])
+            dup = []
+            for ids, lex, cos, expected, half in prepared:
+                order = [ids[i] for i in semantic.blend(lex, cos, fusion=fusion, weight=w)]
+                if half is None:
+                    original, itself = expected
+                    dup.append(original in [i for i in order if i != itself][:10])
+                else:
+                    top = order[:10]
+                    rr[half].append(1 / (top.index(expected) + 1) if expected in top else 0.0)
+            print(
+                f"{fusion:<8} {w:>4.1f} {statistics.fmean(rr[0]):>9.3f} "
+                f"{statistics.fmean(rr[1]):>8.3f} {statistics.fmean(rr[0] + rr[1]):>6.3f} "
+                f"{statistics.fmean(dup):>8.3f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", action="append", help="Run only these configurations.")
     parser.add_argument("--fresh", action="store_true", help="Recreate the throwaway database.")
+    parser.add_argument(
+        "--grid", action="store_true", help="Semantic fusion and weight grid, then stop."
+    )
+    parser.add_argument(
+        "--embed-chars", type=int, help="Characters of each document embedded (semantic)."
+    )
     args = parser.parse_args()
     workdir = configure("relevance")
     if args.fresh:
@@ -230,7 +326,9 @@ def main() -> None:
     pk_of = populate(threads)
     docs = documents_by_area()
     faq_queries = [
-        (query, f"question:{pk_of[i]}") for i, t in enumerate(threads) for query in t["queries"]
+        (query, f"question:{pk_of[i]}", i % 2)
+        for i, t in enumerate(threads)
+        for query in t["queries"]
     ]
     dup_queries = beer_queries(load_beer_duplicates())
     print(
@@ -238,6 +336,15 @@ def main() -> None:
         f"Beer SE: {len(docs[BEER_AREA])} threads, {len(dup_queries)} duplicate pairs"
     )
     names = args.config or list(CONFIGS)
+    if args.grid or any("semantic" in CONFIGS[name] for name in names):
+        from knowledge.search import semantic
+
+        if args.embed_chars:
+            semantic.EMBED_CHARS = args.embed_chars
+        embed(docs[STACKFAQ_AREA] + docs[BEER_AREA])
+    if args.grid:
+        grid(workdir, docs[STACKFAQ_AREA], faq_queries, docs[BEER_AREA], dup_queries)
+        return
     header = (
         f"{'configuration':<30} {'MRR':>5} {'P@1':>5} {'R@5':>5} {'dupR@10':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7}"
@@ -256,10 +363,14 @@ def main() -> None:
         )
         n = len(s.reciprocal_ranks)
         lat = percentiles(s.latencies_ms)
+        halves = ""
+        if "semantic" in CONFIGS[name]:
+            even, odd = (statistics.fmean(h) for h in s.halves)
+            halves = f"  (MRR even {even:.3f}, odd {odd:.3f})"
         print(
             f"{name:<30} {statistics.fmean(s.reciprocal_ranks):>5.3f} {s.at1 / n:>5.3f} "
             f"{s.at5 / n:>5.3f} {s.dup_found / s.dup_total:>7.3f} "
-            f"{lat['p50']:>7.1f} {lat['p95']:>7.1f}"
+            f"{lat['p50']:>7.1f} {lat['p95']:>7.1f}{halves}"
         )
 
 
