@@ -72,8 +72,9 @@ CONFIGS: dict[str, dict] = _ladder()
 CONFIGS.update(
     {
         "semantic: cosine only": {"semantic": {"fusion": "cosine"}},
-        "semantic: min-max w=0.5": {"semantic": {"fusion": "minmax", "weight": 0.5}},
-        "semantic: RRF w=0.5": {"semantic": {"fusion": "rrf", "weight": 0.5}},
+        "semantic: RRF w=0.9": {"semantic": {"fusion": "rrf", "weight": 0.9}},
+        # settings.PEERDESK_SEARCH["SEMANTIC_OPTIONS"] as shipped (min-max, w=0.8)
+        "semantic: default": {"semantic": {}},
     }
 )
 GRID_WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
@@ -201,6 +202,8 @@ def beer_queries(pairs: list[tuple[int, int]]) -> list[tuple[str, str, str]]:
 
 
 def _backends(name, options, workdir, faq_docs, beer_docs):
+    from django.conf import settings
+
     from knowledge.search.semantic import SemanticRerankBackend, _query_vector
     from knowledge.search.whoosh_backend import WhooshBackend
 
@@ -214,6 +217,7 @@ def _backends(name, options, workdir, faq_docs, beer_docs):
     beer.rebuild(beer_docs)
     if semantic is not None:
         _query_vector.cache_clear()  # no query may be answered from an earlier configuration
+        semantic = {**settings.PEERDESK_SEARCH["SEMANTIC_OPTIONS"], **semantic}
         faq = SemanticRerankBackend(faq, wait_for_model=True, **semantic)
         beer = SemanticRerankBackend(beer, wait_for_model=True, **semantic)
     return faq, beer
@@ -248,12 +252,26 @@ def evaluate(name, options, workdir, faq_docs, faq_queries, beer_docs, dup_queri
     return scores
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        line = next(row for row in fh if row.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
 def embed(docs: list) -> None:
     """Store vectors for every document (only changed ones are embedded) and print throughput
     of the model on these documents' texts (one process, SEMANTIC_THREADS torch threads)."""
     from knowledge.search import semantic
 
-    semantic.model()  # loading is a one-off cost, measured separately
+    rss_before = _rss_mb()
+    t0 = time.perf_counter()
+    semantic.model()  # imports torch and sentence-transformers, reads the weights
+    loaded_in = time.perf_counter() - t0
+    semantic.encode(["warm up"])
+    print(
+        f"Model: loaded in {loaded_in:.1f} s (imports included); process RSS "
+        f"{rss_before:.0f} MB before, {_rss_mb():.0f} MB after loading and one query"
+    )
     texts = [semantic.embedding_text(d) for d in docs]
     t0 = time.perf_counter()
     semantic.encode(texts)
@@ -264,6 +282,34 @@ def embed(docs: list) -> None:
         f"{elapsed:.1f} s = {len(texts) / elapsed:.1f} docs/s"
     )
     semantic.embeddings_write(docs)
+
+
+def semantic_costs(workdir, faq_docs, faq_queries, sample: int = 300) -> None:
+    """Where a re-ranked query's time goes (medians over ``sample`` rewordings): the lexical
+    page of 10, the 50 candidates it needs instead (50 highlighted snippets), embedding the
+    query, and reading the candidates' vectors."""
+    from knowledge.search import semantic
+
+    faq, _ = _backends("costs", {}, workdir, faq_docs, [])
+    queries = [q for q, _, _ in faq_queries[:sample]]
+    faq.search("warm up", page_size=50)
+    timings: dict[str, list[float]] = {}
+
+    def timed(label, fn):
+        t0 = time.perf_counter()
+        result = fn()
+        timings.setdefault(label, []).append((time.perf_counter() - t0) * 1000)
+        return result
+
+    for query in queries:
+        timed("lexical page of 10", lambda q=query: faq.search(q, page_size=10))
+        pool = timed("lexical 50 candidates", lambda q=query: faq.search(q, page_size=50))
+        timed("embed the query", lambda q=query: semantic.encode([q]))
+        timed("read 50 vectors", lambda p=pool: semantic.embeddings_for(h.id for h in p.hits))
+    print(
+        "Re-ranking cost per query (p50 ms): "
+        + ", ".join(f"{label} {statistics.median(ms):.1f}" for label, ms in timings.items())
+    )
 
 
 def grid(workdir, faq_docs, faq_queries, beer_docs, dup_queries) -> None:
@@ -342,6 +388,7 @@ def main() -> None:
         if args.embed_chars:
             semantic.EMBED_CHARS = args.embed_chars
         embed(docs[STACKFAQ_AREA] + docs[BEER_AREA])
+        semantic_costs(workdir, docs[STACKFAQ_AREA], faq_queries)
     if args.grid:
         grid(workdir, docs[STACKFAQ_AREA], faq_queries, docs[BEER_AREA], dup_queries)
         return

@@ -282,7 +282,7 @@ PEERDESK_SEARCH = {
     "SEMANTIC_OPTIONS": {
         "candidates": int(env("SEARCH_SEMANTIC_CANDIDATES", "50")),
         "fusion": env("SEARCH_SEMANTIC_FUSION", "minmax"),
-        "weight": float(env("SEARCH_SEMANTIC_WEIGHT", "0.7")),
+        "weight": float(env("SEARCH_SEMANTIC_WEIGHT", "0.8")),
     },
     # Torch threads per process for embedding (more only helps a dedicated, idle machine).
     "SEMANTIC_THREADS": int(env("SEARCH_SEMANTIC_THREADS", "1")),
