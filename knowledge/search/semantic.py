@@ -57,6 +57,7 @@ RRF_K = 60
 
 _model: Any = None
 _model_lock = threading.Lock()  # held while loading
+_loader_lock = threading.Lock()  # held while starting the background loader
 _encode_lock = threading.Lock()  # a fast tokenizer must not be shared by two threads at once
 _unavailable = False
 _loader: threading.Thread | None = None
@@ -114,8 +115,9 @@ def model(*, wait: bool = True) -> Any:
     if _model is not None or _unavailable:
         return _model
     if not wait:
-        with _model_lock:
-            if _model is None and not _unavailable and _loader is None:
+        # Not _model_lock: the loader holds that for seconds.
+        with _loader_lock:
+            if _loader is None:
                 _loader = threading.Thread(target=model, name="semantic-model-load", daemon=True)
                 _loader.start()
         return _model

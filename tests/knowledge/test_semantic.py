@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import logging
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -228,3 +229,25 @@ def test_rebuild_index_embeds_missing_documents_skips_unchanged_and_drops_remove
     assert "1 removed" in first.getvalue()
     assert "Embedded 0 changed documents" in second.getvalue()
     assert f"{len(expected)} unchanged" in second.getvalue()
+
+
+@pytest.mark.django_db
+def test_searches_stay_lexical_while_the_model_loads_in_the_background(loaded, monkeypatch):
+    inner, _ = indexed(YOUTUBE)
+    wrapped = SemanticRerankBackend(inner)  # as get_backend() builds it: never waits
+    release = threading.Event()
+
+    def slow_load():
+        release.wait(timeout=30)
+        return loaded
+
+    monkeypatch.setattr(semantic, "_model", None)
+    monkeypatch.setattr(semantic, "_loader", None)
+    monkeypatch.setattr(semantic, "_load_model", slow_load)
+
+    while_loading = ids(wrapped.search(QUERY).hits)
+    release.set()
+    semantic._loader.join(timeout=30)
+
+    assert while_loading == ids(inner.search(QUERY).hits)
+    assert ids(wrapped.search(QUERY).hits)[0] == "article:2"
