@@ -13,6 +13,7 @@ votes, freshness, usage) with the weights of ``PEERDESK_SEARCH_RANKING``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import html
@@ -26,7 +27,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -226,6 +227,29 @@ def _has_positive_clause(q: wq.Query) -> bool:
     return any(_has_positive_clause(child) for child in q.children())
 
 
+def _flatten_unions(q: wq.Query) -> wq.Query:
+    """``Or(Or(a, b), c)`` as ``Or(a, b, c)`` (same scores: sums are associative, boosts are
+    multiplied in). Whoosh's block-max pruning drops real top hits inside nested unions
+    (tests/knowledge/test_whoosh_scale.py shows it); over one flat union it is exact."""
+    if isinstance(q, wq.Not) or q.is_leaf():
+        return q
+    q = q.apply(_flatten_unions)
+    if not isinstance(q, wq.Or):
+        return q
+    leaves: list[wq.Query] = []
+    for child in q.subqueries:
+        if type(child) is wq.Or:
+            for grandchild in child.subqueries:
+                inlined = copy.copy(grandchild)
+                inlined.boost = grandchild.boost * child.boost
+                leaves.append(inlined)
+        else:
+            leaves.append(child)
+    flat = copy.copy(q)
+    flat.subqueries = leaves
+    return flat
+
+
 def ranking_weights() -> dict[str, float]:
     """The configured ranking weights over the defaults (read per query: tests and operators
     change them without restarting)."""
@@ -267,8 +291,10 @@ class _SignalFactors:
         self._weights = weights
         self._now = now_long
         self._cache: dict[int, float] = {}
+        # NUMERIC columns hold sortable encodings (shifted by 2**(bits-1)), so they are read
+        # translated; the datetime column is compared raw, against datetime_to_long(now).
         self._columns = {
-            name: reader.column_reader(name, translate=False)
+            name: reader.column_reader(name, translate=name != "updated_at")
             for name in ("tier", "votes", "usage", "updated_at")
         }
 
@@ -319,6 +345,9 @@ class _SignalWeighting(WeightingModel):
     def __init__(self, bm25: BM25F, weights: Callable[[], dict[str, float]] | None):
         self._bm25 = bm25
         self._weights = weights
+
+    def current_weights(self) -> tuple[tuple[str, float], ...]:
+        return tuple(sorted(self._weights().items())) if self._weights else ()
 
     def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
         return self._bm25.idf(searcher, fieldname, text)
@@ -393,7 +422,16 @@ class _TagFacet(sorting.FieldFacet):
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
-FACET_SAMPLE = 500
+FACET_SAMPLE = 200
+# Common terms (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency): in a large index a
+# word found in more than COMMON_TERM_FRACTION of the documents only re-orders the documents the
+# query's rarer words match, instead of making Whoosh score tens of thousands of documents.
+# Below COMMON_TERMS_MIN_DOCS every word counts fully (scoring everything is cheap there).
+COMMON_TERMS_MIN_DOCS = 20_000
+COMMON_TERM_FRACTION = 0.01
+# Recent results kept per process: support searches repeat ("reset password", an outage's error
+# message), and a cached page costs a dict lookup instead of a Whoosh query.
+RESULTS_CACHE_SIZE = 1024
 # Filter sets kept per searcher (each distinct facet selection is one entry).
 DOCSET_CACHE_SIZE = 64
 
@@ -412,7 +450,8 @@ class _BaseWhooshBackend(SearchBackend):
 
     ``relevance`` switches analysis choices (RELEVANCE_DEFAULTS); ``ranking`` fixes the signal
     weights (default: settings.PEERDESK_SEARCH_RANKING per query; False: text relevance only).
-    ``synonyms`` adds site-specific groups to analysis.SYNONYM_GROUPS.
+    ``synonyms`` adds site-specific groups to analysis.SYNONYM_GROUPS. ``common_terms_min_docs``
+    is the index size from which common words stop selecting documents on their own.
     """
 
     def __init__(
@@ -425,8 +464,10 @@ class _BaseWhooshBackend(SearchBackend):
         relevance: Mapping[str, bool] | None = None,
         ranking: Mapping[str, float] | bool | None = None,
         synonyms: Iterable[Iterable[str]] = (),
+        common_terms_min_docs: int = COMMON_TERMS_MIN_DOCS,
     ):
         self.path = path
+        self.common_terms_min_docs = common_terms_min_docs
         self.lock_timeout = lock_timeout
         self.limitmb = limitmb
         # Rebuilds index in this many processes (None: one per core, at most MAX_PROCS).
@@ -437,6 +478,8 @@ class _BaseWhooshBackend(SearchBackend):
         )
         self._lock = threading.RLock()
         self._searcher_obj: Searcher | None = None
+        # Results of recent searches against the current searcher (guarded by self._lock).
+        self._results_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._parser = self._make_parser(syntax=True)
         self._plain_parser = self._make_parser(syntax=False)
         self._analyzer = text_analyzer(stopwords=self.relevance["stopwords"])
@@ -621,6 +664,35 @@ class _BaseWhooshBackend(SearchBackend):
                 q = wq.AndMaybe(q, wq.Or(pairs, boost=PROXIMITY_BOOST))
         return q
 
+    def _with_common_terms_optional(self, q: wq.Query, reader: Any) -> wq.Query | None:
+        """``q`` rewritten so its common words cannot select documents on their own, or None when
+        the rewrite does not apply (small index, user syntax, no common word).
+
+        Rare words match (any of them, with the coordination bonus) and common words add to the
+        score of what they matched. A query of common words only requires all of them; the
+        caller falls back to ``q`` when that finds nothing.
+        """
+        if not isinstance(q, _CoordOr) or reader.doc_count() < self.common_terms_min_docs:
+            return None
+        cutoff = COMMON_TERM_FRACTION * reader.doc_count()
+        rare: list[wq.Query] = []
+        common: list[wq.Query] = []
+        for clause in q.subqueries:
+            terms = list(clause.iter_all_terms())
+            if not terms:
+                return None
+            df = max(reader.doc_frequency(field, text) for field, text in terms)
+            if df > cutoff:
+                common.append(clause)
+            elif df:  # a word the index lacks matches nothing either way
+                rare.append(clause)
+        if not common:
+            return None
+        if not rare:
+            return wq.And(common, boost=q.boost)
+        matching = _CoordOr(rare, boost=q.boost, scale=COORD_SCALE) if len(rare) > 1 else rare[0]
+        return wq.AndMaybe(matching, wq.Or(common, boost=q.boost))
+
     def _alternatives(self, reader: Any) -> Callable[[str, str], list[tuple[str, float]]]:
         cache: dict[str, list[tuple[str, float]]] = {}
 
@@ -777,31 +849,77 @@ class _BaseWhooshBackend(SearchBackend):
         if not (query or "").strip() or not filters.audiences:
             return empty
         with self._searcher() as searcher:
-            q = self._query(query, searcher)
-            if q is None:
-                return empty
-            allowed, excluded = self._restrictions(searcher, filters)
-            if allowed is not None and not allowed:
-                return empty
-            # Facets are counted over the best FACET_SAMPLE hits, not every match: grouping every
-            # match cost seconds at 100k documents. Below the sample size — every narrow
-            # query — the counts are exact.
+            key = self._result_key(searcher, "search", query, filters, page, page_size)
+            cached = self._results_cache.get(key)
+            if cached is not None:
+                self._results_cache.move_to_end(key)
+                return cached
+            found = self._search(searcher, query, filters, page, page_size) or empty
+            self._remember(key, found)
+            return found
+
+    def _result_key(self, searcher: Searcher, *parts: Any) -> tuple[Any, ...]:
+        """A results-cache key valid for this searcher only: a refreshed searcher (any index
+        change, in any process) gets a new token, so no cached page outlives an edit. Ranking
+        weights and the day (freshness) are part of the key."""
+        token = searcher.__dict__.get("_peerdesk_token")
+        if token is None:
+            token = searcher.__dict__["_peerdesk_token"] = uuid.uuid4().hex
+        weights = self._weighting.current_weights()
+        return (token, dt.datetime.now(dt.UTC).date().toordinal(), weights, *parts)
+
+    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
+        cache = self._results_cache
+        if cache and next(iter(cache))[0] != key[0]:
+            cache.clear()  # entries of an older searcher can never be hit again
+        cache[key] = value
+        while len(cache) > RESULTS_CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def _search(
+        self, searcher: Searcher, query: str, filters: SearchFilters, page: int, page_size: int
+    ) -> SearchResults | None:
+        q = self._query(query, searcher)
+        if q is None:
+            return None
+        allowed, excluded = self._restrictions(searcher, filters)
+        if allowed is not None and not allowed:
+            return None
+        # Facets are counted over the best FACET_SAMPLE hits, not every match: grouping every
+        # match cost seconds at 100k documents. Below the sample size — every narrow
+        # query — the counts are exact.
+        limit = max(page * page_size, FACET_SAMPLE)
+        results = self._run(searcher, q, allowed, excluded, limit)
+        self._configure_highlighting(results)
+        start = (page - 1) * page_size
+        hits = [self._hit(hit) for hit in results[start : start + page_size]]
+        return SearchResults(
+            query=query,
+            hits=hits,
+            total=self._total(results, allowed),
+            page=page,
+            page_size=page_size,
+            facets=self._facets(searcher, [docnum for _, docnum in results.top_n[:FACET_SAMPLE]]),
+        )
+
+    def _run(
+        self,
+        searcher: Searcher,
+        q: wq.Query,
+        allowed: set[int] | None,
+        excluded: set[int] | None,
+        limit: int,
+    ) -> Any:
+        """The top ``limit`` results of ``q``, through the common-terms rewrite when it applies
+        and finds anything."""
+        fast = self._with_common_terms_optional(q, searcher.reader())
+        if fast is not None:
             results = searcher.search(
-                q, filter=allowed, mask=excluded, limit=max(page * page_size, FACET_SAMPLE)
+                _flatten_unions(fast), filter=allowed, mask=excluded, limit=limit
             )
-            self._configure_highlighting(results)
-            start = (page - 1) * page_size
-            hits = [self._hit(hit) for hit in results[start : start + page_size]]
-            return SearchResults(
-                query=query,
-                hits=hits,
-                total=self._total(results, allowed),
-                page=page,
-                page_size=page_size,
-                facets=self._facets(
-                    searcher, [docnum for _, docnum in results.top_n[:FACET_SAMPLE]]
-                ),
-            )
+            if not results.is_empty():
+                return results
+        return searcher.search(_flatten_unions(q), filter=allowed, mask=excluded, limit=limit)
 
     @staticmethod
     def _total(results: Any, allowed: set[int] | None) -> int:
@@ -872,23 +990,33 @@ class _BaseWhooshBackend(SearchBackend):
         if not tokens:
             return []
         with self._searcher() as searcher:
-            weighted = self._similar_terms(searcher, tokens)
-            if not weighted:
-                return []
-            q = _CoordOr(
-                [
-                    wq.Term(field, term, boost=weight)
-                    for term, weight in weighted
-                    for field in BODY_FIELDS
-                ],
-                scale=COORD_SCALE,
-            )
-            allowed, excluded = self._restrictions(searcher, filters)
-            if allowed is not None and not allowed:
-                return []
-            results = searcher.search(q, filter=allowed, mask=excluded, limit=limit)
-            self._configure_highlighting(results)
-            return [self._hit(hit) for hit in results]
+            key = self._result_key(searcher, "similar", tuple(tokens), filters, limit)
+            cached = self._results_cache.get(key)
+            if cached is None:
+                cached = self._similar(searcher, tokens, filters, limit)
+                self._remember(key, cached)
+            return list(cached)
+
+    def _similar(
+        self, searcher: Searcher, tokens: list[str], filters: SearchFilters, limit: int
+    ) -> list[SearchHit]:
+        weighted = self._similar_terms(searcher, tokens)
+        if not weighted:
+            return []
+        # One clause per word (its fields together), so common words can be told apart.
+        q = _CoordOr(
+            [
+                wq.Or([wq.Term(field, term, boost=weight) for field in BODY_FIELDS])
+                for term, weight in weighted
+            ],
+            scale=COORD_SCALE,
+        )
+        allowed, excluded = self._restrictions(searcher, filters)
+        if allowed is not None and not allowed:
+            return []
+        results = self._run(searcher, q, allowed, excluded, limit)
+        self._configure_highlighting(results)
+        return [self._hit(hit) for hit in results]
 
     def _similar_terms(self, searcher: Searcher, tokens: list[str]) -> list[tuple[str, float]]:
         """The words that say what a text is about, with weights: a long question pasted into
