@@ -38,8 +38,8 @@ class Command(BaseCommand):
                 )
                 self.stderr.flush()
 
-        embedding = semantic.semantic_enabled() and semantic.available()
-        plan = semantic.RebuildPlan() if embedding else None
+        # The model loads only if some document changed (after the index is swapped in).
+        plan = semantic.RebuildPlan() if semantic.semantic_enabled() else None
         documents = iter_documents(batch_size=batch_size)
         if plan is not None:
             documents = plan.watch(documents)
@@ -58,6 +58,14 @@ class Command(BaseCommand):
         """Embed only documents whose text changed; unchanged vectors are kept."""
         pruned = plan.prune()
         todo = len(plan.changed)
+        if todo and not semantic.available():
+            self.stderr.write(
+                self.style.WARNING(
+                    f"Semantic search is on but its packages are missing: {todo} documents "
+                    "were not embedded (they keep their lexical place)."
+                )
+            )
+            return
         started = time.monotonic()
 
         def progress(done: int) -> None:
