@@ -511,9 +511,14 @@ class PostgresBackend(SearchBackend):
             if not self._trigram_available(cursor):
                 return []
             # Stop words ("how", "you") and words any document contains (by stem) are right.
+            # A word of the terms table was indexed as typed: a primary-key probe says so at
+            # once, where the GIN EXISTS builds the bitmap of every row holding a common word
+            # (~1 ms per word at 100k documents). OR is evaluated left to right.
             cursor.execute(
-                f"""SELECT w, numnode(plainto_tsquery('{CONFIG}', w)) = 0 OR EXISTS (
-                        SELECT 1 FROM {ENTRY} e WHERE e.vector @@ plainto_tsquery('{CONFIG}', w))
+                f"""SELECT w, EXISTS (SELECT 1 FROM {TERM} t WHERE t.word = w)
+                        OR numnode(plainto_tsquery('{CONFIG}', w)) = 0
+                        OR EXISTS (SELECT 1 FROM {ENTRY} e
+                                   WHERE e.vector @@ plainto_tsquery('{CONFIG}', w))
                     FROM unnest(%s::text[]) AS w""",
                 [sorted(set(words))],
             )
