@@ -422,7 +422,7 @@ class _TagFacet(sorting.FieldFacet):
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
-FACET_SAMPLE = 200
+FACET_SAMPLE = 50
 # Common terms (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency): in a large index a
 # word found in more than COMMON_TERM_FRACTION of the documents only re-orders the documents the
 # query's rarer words match, instead of making Whoosh score tens of thousands of documents.
@@ -669,28 +669,31 @@ class _BaseWhooshBackend(SearchBackend):
         the rewrite does not apply (small index, user syntax, no common word).
 
         Rare words match (any of them, with the coordination bonus) and common words add to the
-        score of what they matched. A query of common words only requires all of them; the
-        caller falls back to ``q`` when that finds nothing.
+        score of what they matched. When every word is common, the rarest third of them (at
+        least one) take the rare words' place. The caller falls back to ``q`` when the
+        rewrite finds nothing (a filter may exclude everything the rare words match).
         """
         if not isinstance(q, _CoordOr) or reader.doc_count() < self.common_terms_min_docs:
             return None
         cutoff = COMMON_TERM_FRACTION * reader.doc_count()
-        rare: list[wq.Query] = []
-        common: list[wq.Query] = []
+        clauses: list[tuple[int, wq.Query]] = []
         for clause in q.subqueries:
             terms = list(clause.iter_all_terms())
             if not terms:
                 return None
             df = max(reader.doc_frequency(field, text) for field, text in terms)
-            if df > cutoff:
-                common.append(clause)
-            elif df:  # a word the index lacks matches nothing either way
-                rare.append(clause)
-        if not common:
+            if df:  # a word the index lacks matches nothing either way
+                clauses.append((df, clause))
+        clauses.sort(key=lambda item: item[0])
+        rare = [clause for df, clause in clauses if df <= cutoff]
+        if len(rare) == len(clauses):
             return None
         if not rare:
-            return wq.And(common, boost=q.boost)
+            rare = [clause for _, clause in clauses[: max(1, len(clauses) // 3)]]
+        common = [clause for _, clause in clauses if not any(clause is r for r in rare)]
         matching = _CoordOr(rare, boost=q.boost, scale=COORD_SCALE) if len(rare) > 1 else rare[0]
+        if not common:
+            return matching
         return wq.AndMaybe(matching, wq.Or(common, boost=q.boost))
 
     def _alternatives(self, reader: Any) -> Callable[[str, str], list[tuple[str, float]]]:

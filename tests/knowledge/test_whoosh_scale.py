@@ -37,10 +37,8 @@ def doc(pk, title, solution="", **fields):
         problem="",
         solution=solution,
         tags=(),
-        area="routers",
         url=f"/a/{pk}/",
-        updated_at=fields.pop("updated_at", NOW),
-        **fields,
+        **{"area": "routers", "updated_at": NOW, **fields},
     )
 
 
@@ -129,19 +127,33 @@ def test_a_common_word_only_reorders_what_the_rarer_words_match():
     assert [hit.id for hit in hits] == ["article:501", "article:500"]
 
 
-def test_a_query_of_common_words_only_requires_them_all_and_falls_back_when_none_has_all():
+def test_a_query_of_common_words_only_is_led_by_its_rarest_words():
     backend = RamWhooshBackend(common_terms_min_docs=1)
     backend.upsert(
         [doc(pk, "Router firmware", "light") for pk in range(1, 120)]
-        + [doc(pk, "Router reset", "light") for pk in range(120, 240)]
+        + [doc(pk, "Router reset", "light") for pk in range(120, 241)]
     )
 
-    both = backend.search("router firmware", page_size=500)
-    assert both.total == 119 and {hit.title for hit in both.hits} == {"Router firmware"}
+    # Every word is common; "firmware" (119 documents) is rarer than "router" (240).
+    led = backend.search("router firmware", page_size=500)
+    assert len(led.hits) == 119 and {hit.title for hit in led.hits} == {"Router firmware"}
 
-    # No document has "firmware" and "reset" together: every match of either word comes back.
-    either = backend.search("firmware reset", page_size=500)
-    assert either.total == 239
+    # "reset" (121) only re-orders what "firmware" matched.
+    assert {hit.title for hit in backend.search("firmware reset", page_size=500).hits} == {
+        "Router firmware"
+    }
+
+
+def test_the_whole_query_runs_when_the_rare_words_match_nothing_the_filters_allow():
+    backend = RamWhooshBackend(common_terms_min_docs=1)
+    backend.upsert(
+        [doc(pk, "Router reset", area="routers") for pk in range(1, 300)]
+        + [doc(500, "Zigbee pairing", area="hubs"), doc(501, "Router light", area="lights")]
+    )
+
+    hits = backend.search("router zigbee", filters=SearchFilters(area="lights")).hits
+
+    assert [hit.id for hit in hits] == ["article:501"]
 
 
 def test_a_cached_result_is_never_served_after_the_index_changes():
