@@ -3,6 +3,9 @@
 Every contract test (``test_search_contract.py``) is imported here and gets this module's
 ``backend``: the in-memory Whoosh backend wrapped for re-ranking, whose writes also store the
 documents' embeddings (as ``search_sync`` does), so results really are re-ordered by the model.
+
+Marked ``integration``: it re-runs ~45 tests with the model (~7 s plus its load), which the fast
+suite should not pay twice; the integration run stores the vectors in PostgreSQL.
 """
 
 import inspect
@@ -13,6 +16,8 @@ from knowledge.models import SearchEmbedding
 from knowledge.search import semantic
 from knowledge.search.whoosh_backend import RamWhooshBackend
 from tests.knowledge import test_search_contract as contract
+
+pytestmark = pytest.mark.integration
 
 # The contract's tests that take a backend (not its disk-only and PostgreSQL-only ones).
 for _name, _test in vars(contract).items():
