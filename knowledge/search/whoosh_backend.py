@@ -46,6 +46,7 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
+from whoosh.codec.base import FieldWriter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import FileIndex, LockError
@@ -74,7 +75,8 @@ logger = logging.getLogger(__name__)
 TEXT_FIELDS = ("title", "solution", "problem", "tags")
 BODY_FIELDS = ("title", "solution", "problem")
 SNIPPET_FIELDS = ("solution", "problem")
-SPELL_SOLUTION_CHARS = 1500
+# Spelling vocabulary per document: its title and the start of its question and answer text.
+SPELL_TEXT_CHARS = 300
 SNIPPET_FALLBACK_CHARS = 200
 MAX_SIMILAR_TERMS = 32
 MAX_SIMILAR_CHARS = 4000
@@ -128,6 +130,40 @@ _MICROSECONDS_PER_DAY = 86_400 * 1_000_000
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _WORD_TOKENS = r"\w+(\.?\w+)*"
+
+
+class _FieldLengths:
+    """A segment's per-document field lengths, read once per field into a list.
+
+    Whoosh's commit looks a document's field length up for every posting (a seek and a struct
+    read each time, a sixth of a rebuild); reading each field's lengths once is the same data."""
+
+    def __init__(self, lengths: Any):
+        self._lengths = lengths
+        self._fields: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        values = self._fields.get(fieldname)
+        if values is None:
+            lookup = self._lengths.doc_field_length
+            values = self._fields[fieldname] = [
+                lookup(d, fieldname, 0) for d in range(self._lengths.doc_count_all())
+            ]
+        return values[docnum] if 0 <= docnum < len(values) else default
+
+
+_whoosh_add_postings = FieldWriter.add_postings
+
+
+def _add_postings_reading_lengths_once(self: Any, schema: Any, lengths: Any, items: Any) -> Any:
+    if lengths is not None and hasattr(lengths, "doc_count_all"):
+        lengths = _FieldLengths(lengths)
+    return _whoosh_add_postings(self, schema, lengths, items)
+
+
+# Whoosh is pinned (2.7.4, frozen upstream), so this one patch is safe to keep; the postings it
+# writes score exactly as Whoosh's own (tests/knowledge/test_whoosh_scale.py).
+FieldWriter.add_postings = _add_postings_reading_lengths_once
 
 
 class _CachedStemFilter(StemFilter):
@@ -209,7 +245,9 @@ def _fields_for(doc: SearchDocument) -> dict[str, Any]:
         "tier": min(max(int(doc.tier), 0), len(TIERS) - 1),
         "votes": max(min(int(doc.votes), 2**31 - 1), -(2**31)),
         "usage": max(min(int(doc.usage), 2**31 - 1), 0),
-        "spell": f"{doc.title}\n{doc.solution[:SPELL_SOLUTION_CHARS]}",
+        "spell": "\n".join(
+            (doc.title, doc.problem[:SPELL_TEXT_CHARS], doc.solution[:SPELL_TEXT_CHARS])
+        ),
     }
 
 

@@ -183,3 +183,19 @@ def test_a_document_of_an_unknown_audience_is_refused_at_indexing():
 
     with pytest.raises(ValueError, match="Unknown audience"):
         backend.upsert([doc(1, "Secret", audience="partners")])
+
+
+def test_postings_written_with_field_lengths_read_once_score_exactly_as_whooshs_own(monkeypatch):
+    from whoosh.codec.base import FieldWriter
+
+    from knowledge.search import whoosh_backend
+
+    def scores():
+        backend = RamWhooshBackend(ranking=False)
+        backend.rebuild(random_corpus(300))
+        return [(h.id, h.score) for h in backend.search("router reset zigbee", page_size=50).hits]
+
+    patched = scores()
+    monkeypatch.setattr(FieldWriter, "add_postings", whoosh_backend._whoosh_add_postings)
+
+    assert scores() == patched
