@@ -125,6 +125,9 @@ def _click_urls(log, hits) -> dict[str, str]:
     }
 
 
+TAG_FACET_LINKS = 15
+
+
 def _query(params: dict, *, without: tuple[str, ...] = ()) -> str:
     return urlencode({k: v for k, v in params.items() if v and k not in without})
 
@@ -144,7 +147,16 @@ def _facet_links(results, params: dict, area_names: dict[str, str]) -> dict[str,
             # The "thread" filter matches both thread kinds, so its link counts both.
             counts["thread"] = counts.get("thread", 0) + counts["thread_accepted"]
         entries = []
-        for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if facet == "tag":
+            # The most frequent tags, and the selected one: a broad query's long tail of tags
+            # is noise to a reader and most of the page's render time.
+            ranked = [
+                (value, count)
+                for rank, (value, count) in enumerate(ranked)
+                if rank < TAG_FACET_LINKS or params["tag"] == value
+            ]
+        for value, count in ranked:
             selected = params[facet] == value
             query = {k: v for k, v in params.items() if v and k not in ("page", facet)}
             # The link of a selected value clears that filter.

@@ -389,6 +389,25 @@ def _index_thread(question, capture):
         services.thread_changed_schedule_index(question_id=question.pk)
 
 
+def test_the_tag_facet_lists_the_most_frequent_tags_and_the_selected_one(
+    client, area, django_capture_on_commit_callbacks
+):
+    tags = [TagFactory(slug=f"tag-{n:02d}") for n in range(20)]
+    for n in range(20):
+        # tag-00 is on every thread, tag-19 on one.
+        question = QuestionFactory(area=area, title=f"Satellite pairing {n}", tags=tags[: 20 - n])
+        _index_thread(question, django_capture_on_commit_callbacks)
+    url = reverse("knowledge:search")
+
+    html = client.get(url, {"q": "satellite pairing"}).content.decode()
+    facets = html[html.index('<aside class="kb-facets"') : html.index("</aside>")]
+    shown = {f"tag-{n:02d}" for n in range(20) if f'tag=tag-{n:02d}"' in facets}
+    assert shown == {f"tag-{n:02d}" for n in range(15)}
+
+    selected = client.get(url, {"q": "satellite pairing", "tag": "tag-19"}).content.decode()
+    assert 'aria-current="true" class="kb-facet--selected">✕ tag-19</a>' in selected
+
+
 def test_an_empty_query_shows_only_the_search_form(client):
     response = client.get(reverse("knowledge:search"))
     assert response.status_code == 200
