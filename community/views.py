@@ -76,6 +76,16 @@ def _set_fragment_inputs(answer: Answer) -> None:
     model instances): whatever is here is the fragment's cache key, so an edit, a vote, a hide or
     a new comment changes the key and the next render shows it."""
     author = answer.author
+    answer.row_inputs = {
+        "pk": answer.pk,
+        "comment_key": answer.comment_key,
+        "is_accepted_answer": answer.is_accepted_answer,
+        "validated_at": answer.validated_at,
+        "author_name": author.public_name,
+        "viewer_can_accept": answer.viewer_can_accept,
+        "viewer_can_edit": answer.viewer_can_edit,
+        "revision_count": answer.revision_count,
+    }
     answer.vote_inputs = {
         "pk": answer.pk,
         "score": answer.score,

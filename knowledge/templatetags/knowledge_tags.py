@@ -93,6 +93,92 @@ def thread_knowledge(context: template.Context, answers) -> dict[Any, Any]:
     return result
 
 
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"get_absolute_url": user.get_absolute_url(), "public_name": user.public_name}
+
+
+def panel_inputs(info: dict | None, answer: Answer) -> dict:
+    """Every value ``knowledge/_answer_panel.html`` reads, as plain values under the names the
+    template uses: the fragment's cache key. A validation, revocation, re-check flag, correction
+    or its reversal, a promotion to an article or a change of the viewer's rights changes one of
+    them, so the next render shows it."""
+    answer_values = {"pk": answer.pk, "question": {"area": {"name": answer.question.area.name}}}
+    if not info:
+        return {"info": None, "answer": answer_values}
+    standing = info["standing"]
+    correction = standing.correction
+    correction_values = None
+    if correction is not None:
+        alternative = correction.alternative
+        correction_values = {
+            "pk": correction.pk,
+            "get_kind_display": str(correction.get_kind_display()),
+            "reason": correction.reason,
+            "alternative": None
+            if alternative is None
+            else {
+                "get_absolute_url": alternative.get_absolute_url(),
+                "author": {"public_name": alternative.author.public_name},
+            },
+            "corrector": _person(correction.corrector),
+            "as_staff": correction.as_staff,
+            "created_at": correction.created_at,
+            "can_reverse": bool(getattr(correction, "can_reverse", False)),
+        }
+    article = info["article"]
+    return {
+        "answer": answer_values,
+        "info": {
+            "standing": {
+                "tiers": tuple(str(tier) for tier in standing.tiers),
+                "accepted_by": _person(standing.accepted_by),
+                "score": standing.score,
+                "correction": correction_values,
+            },
+            "active": bool(info["active"]),
+            "is_stale": info["is_stale"],
+            "can_validate": info["can_validate"],
+            "can_correct": info["can_correct"],
+            "recommended_over": tuple(
+                {"pk": other.pk, "author": {"public_name": other.author.public_name}}
+                for other in info.get("recommended_over", ())
+            ),
+            "validations": tuple(
+                {
+                    "pk": v.pk,
+                    "status": str(v.status),
+                    "validator": _person(v.validator),
+                    "as_staff": v.as_staff,
+                    "created_at": v.created_at,
+                    "recheck_at": v.recheck_at,
+                    "revision": {"number": v.revision.number},
+                    "flag_reason": v.flag_reason,
+                    "note": v.note,
+                    "can_revoke": bool(getattr(v, "can_revoke", False)),
+                }
+                for v in info["validations"]
+            ),
+            "article": None
+            if article is None
+            else {
+                "get_absolute_url": article.get_absolute_url(),
+                "title": article.title,
+                "status": str(article.status),
+                "get_status_display": str(article.get_status_display()),
+            },
+        },
+    }
+
+
+@register.simple_tag
+def answer_panel_inputs(kinfo: dict, answer: Answer) -> dict:
+    """``{% answer_panel_inputs kinfo answer as panel %}``: ``panel_inputs`` for an answer on a
+    thread page, for ``knowledge/_answer_panel.html`` inside the answer's cached fragment."""
+    return panel_inputs(kinfo.get(answer.pk), answer)
+
+
 @register.filter
 def get_item(mapping, key):
     """``mapping[key]`` or None: dictionary lookup with a variable key."""

@@ -65,32 +65,38 @@ def thread_flags(context: template.Context, question, answers) -> dict:
     }
 
 
-@register.simple_tag(takes_context=True)
-def flag_form(context: template.Context, post, kind: str, flaginfo: dict) -> str:
-    """``moderation/_flag_form.html`` for one post through the fragment cache (a thread page
-    renders one per answer): only the plain values the form shows, so viewers in the same
-    position share it."""
-    from community.templatetags.fragment_tags import render_cached
-
+def flag_form_inputs(context: template.Context, post, kind: str, flaginfo: dict) -> dict:
+    """The plain values ``moderation/_flag_form.html`` shows for one post (its fragment key), so
+    viewers in the same position share it."""
     request = context.get("request")
     viewer = getattr(request, "user", None) or context.get("user")
     viewer_id = getattr(viewer, "pk", None)
     key = post.comment_key
-    return render_cached(
-        context,
-        "moderation/_flag_form.html",
-        {
-            "post": {"pk": post.pk, "author_id": post.author_id, "comment_key": key},
-            "kind": kind,
-            # The form only asks whether the viewer wrote the post, so other viewers' ids stay
-            # out of the key.
-            "user": {"pk": viewer_id if viewer_id == post.author_id else None},
-            "flaginfo": {
-                "is_moderator": flaginfo["is_moderator"],
-                "can_flag": flaginfo["can_flag"],
-                "flagged": (key,) if key in flaginfo["flagged"] else (),
-                "reasons": tuple(tuple(choice) for choice in flaginfo["reasons"]),
-                "duplicate": str(flaginfo["duplicate"]),
-            },
+    return {
+        "post": {"pk": post.pk, "author_id": post.author_id, "comment_key": key},
+        "kind": kind,
+        # The form only asks whether the viewer wrote the post, so other viewers' ids stay
+        # out of the key.
+        "user": {"pk": viewer_id if viewer_id == post.author_id else None},
+        "flaginfo": {
+            "is_moderator": flaginfo["is_moderator"],
+            "can_flag": flaginfo["can_flag"],
+            "flagged": (key,) if key in flaginfo["flagged"] else (),
+            "reasons": tuple(tuple(choice) for choice in flaginfo["reasons"]),
+            "duplicate": str(flaginfo["duplicate"]),
         },
+    }
+
+
+register.simple_tag(flag_form_inputs, takes_context=True)
+
+
+@register.simple_tag(takes_context=True)
+def flag_form(context: template.Context, post, kind: str, flaginfo: dict) -> str:
+    """``moderation/_flag_form.html`` for one post through the fragment cache (a thread page
+    renders one per answer)."""
+    from community.templatetags.fragment_tags import render_cached
+
+    return render_cached(
+        context, "moderation/_flag_form.html", flag_form_inputs(context, post, kind, flaginfo)
     )

@@ -13,7 +13,9 @@ from django.urls import reverse
 from community import services
 from community.models import Question, User, Vote
 from community.templatetags import fragment_tags
-from knowledge.services.validation import answer_validate
+from knowledge.models import AnswerCorrection, Article
+from knowledge.services.corrections import answer_correct, correction_reverse
+from knowledge.services.validation import answer_validate, validation_revoke
 from moderation import services as moderation_services
 from tests.factories import AnswerFactory, QuestionFactory, UserFactory, expert, moderator
 
@@ -194,3 +196,59 @@ def test_cached_include_refuses_a_model_instance_as_an_argument():
 
     with pytest.raises(TemplateSyntaxError, match="plain values"):
         tpl.render(Context({"q": question}))
+
+
+def test_a_revoked_validation_leaves_the_panel_on_the_next_signed_in_render():
+    answer = AnswerFactory()
+    validator = expert(answer.question.area)
+    reader = client_for(UserFactory())
+    validation = answer_validate(answer=answer, validator=validator, note="Checked")
+    assert "Validated by" in answer_html(thread_page(reader, answer.question), answer)
+
+    validation_revoke(validation=validation, actor=validator, reason="Wrong firmware")
+
+    assert "Validated by" not in answer_html(thread_page(reader, answer.question), answer)
+
+
+def test_a_correction_and_its_reversal_show_on_the_next_signed_in_render():
+    answer = AnswerFactory()
+    corrector = expert(answer.question.area)
+    reader = client_for(UserFactory())
+    assert "Outdated since 3.0" not in thread_page(reader, answer.question)
+
+    correction = answer_correct(
+        answer=answer,
+        corrector=corrector,
+        reason="Outdated since 3.0",
+        kind=AnswerCorrection.Kind.OBSOLETE,
+    )
+    assert "Outdated since 3.0" in answer_html(thread_page(reader, answer.question), answer)
+
+    correction_reverse(correction=correction, actor=moderator(), reason="Still applies")
+    assert "Outdated since 3.0" not in answer_html(thread_page(reader, answer.question), answer)
+
+
+def test_a_promotion_to_the_knowledge_base_shows_its_article_link_on_the_next_render():
+    answer = AnswerFactory()
+    reader = client_for(UserFactory())
+    assert "In the knowledge base as" not in thread_page(reader, answer.question)
+
+    answer_validate(answer=answer, validator=expert(answer.question.area))
+    article = Article.objects.get(source_answer=answer)
+
+    section = answer_html(thread_page(reader, answer.question), answer)
+    assert "In the knowledge base as" in section
+    assert article.get_absolute_url() in section
+
+
+def test_the_validators_revoke_control_never_shows_to_another_member_from_the_cache():
+    answer = AnswerFactory()
+    validator = expert(answer.question.area)
+    answer_validate(answer=answer, validator=validator, note="Checked")
+
+    assert "Revoke validation" in answer_html(
+        thread_page(client_for(validator), answer.question), answer
+    )
+    other = answer_html(thread_page(client_for(UserFactory()), answer.question), answer)
+    assert "Validated by" in other
+    assert "Revoke validation" not in other
