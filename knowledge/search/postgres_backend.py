@@ -40,7 +40,7 @@ from .base import (
 )
 
 # One source for the trust-signal weights and their defaults, whichever backend ranks.
-from .whoosh_backend import ranking_weights
+from .ranking import ranking_weights
 
 ENTRY = SearchEntry._meta.db_table
 TERM = SearchTerm._meta.db_table

@@ -13,9 +13,7 @@ votes, freshness, usage) with the weights of ``PEERDESK_SEARCH_RANKING``.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import functools
 import html
 import itertools
 import logging
@@ -34,29 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from whoosh import highlight, qparser, sorting, writing
+from whoosh import highlight, qparser, writing
 from whoosh import query as wq
-from whoosh.analysis import (
-    STOP_WORDS as WHOOSH_STOP_WORDS,
-)
-from whoosh.analysis import (
-    LowercaseFilter,
-    RegexTokenizer,
-    StandardAnalyzer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.codec.base import FieldWriter
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import FileIndex, LockError
-from whoosh.matching import CoordMatcher
-from whoosh.query.compound import DefaultOr
-from whoosh.scoring import BM25F, BaseScorer, WeightingModel
+from whoosh.scoring import BM25F
 from whoosh.searching import Hit, Searcher
-from whoosh.util.times import datetime_to_long
 
-from .analysis import STOP_WORDS, SYNONYM_GROUPS, synonym_map
+from .analysis import SYNONYM_GROUPS, synonym_map
 from .base import (
     AUDIENCES,
     TIERS,
@@ -69,14 +52,25 @@ from .base import (
     combine_suggestions,
     tier_name,
 )
+from .ranking import DEFAULT_RANKING, ranking_weights
+from .whoosh_schema import build_schema, fields_for, tags_of, text_analyzer, utc
+from .whoosh_scoring import (
+    BM25_PARAMS,
+    COORD_SCALE,
+    CoordOr,
+    CoordOrGroup,
+    SignalWeighting,
+    flatten_unions,
+    top_results,
+)
+
+__all__ = ["RamWhooshBackend", "WhooshBackend", "build_schema", "ranking_weights"]
 
 logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = ("title", "solution", "problem", "tags")
 BODY_FIELDS = ("title", "solution", "problem")
 SNIPPET_FIELDS = ("solution", "problem")
-# Spelling vocabulary per document: its title and the start of its question and answer text.
-SPELL_TEXT_CHARS = 300
 SNIPPET_FALLBACK_CHARS = 200
 MAX_SIMILAR_TERMS = 32
 MAX_SIMILAR_CHARS = 4000
@@ -94,8 +88,6 @@ FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 PROGRESS_EVERY = 500
 # Rebuild processes: indexing is CPU-bound pure Python, one process per core pays off.
 MAX_PROCS = 4
-STEM_CACHE_SIZE = 200_000
-COORD_SCALE = 0.9
 
 # Every analysis choice, on by default. bench/relevance.py turns them on one at a time to
 # measure what each buys (relevance and latency); production uses the defaults.
@@ -107,152 +99,12 @@ RELEVANCE_DEFAULTS: dict[str, bool] = {
     "proximity": False,  # title word-pair bonus: measured no gain (docs/search.md), so off
     "similar_terms": True,  # similar(): the most distinctive words (tf-idf), not the first ones
 }
-# Whoosh's BM25F boosts before tuning, and after: a title is what a question is about, the
-# answers are long and wander (lower weight, stronger length normalisation).
-FIELD_BOOSTS = {
-    False: {"title": 3.0, "solution": 2.0, "problem": 1.0, "tags": 1.5},
-    True: {"title": 4.0, "solution": 1.0, "problem": 1.0, "tags": 1.5},
-}
-BM25_PARAMS = {False: {}, True: {"K1": 1.2, "B": 0.75, "solution_B": 0.9, "title_B": 0.5}}
 SYNONYM_WEIGHT = 0.6
 TYPO_WEIGHT = 0.8
 PROXIMITY_BOOST = 1.0
 PROXIMITY_SLOP = 3
-# Defaults of settings.PEERDESK_SEARCH_RANKING (documented in docs/search.md).
-DEFAULT_RANKING: dict[str, float] = {
-    "tier": 0.15,
-    "votes": 0.05,
-    "freshness": 0.2,
-    "freshness_half_life_days": 365.0,
-    "usage": 0.1,
-}
-_MICROSECONDS_PER_DAY = 86_400 * 1_000_000
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-_WORD_TOKENS = r"\w+(\.?\w+)*"
-
-
-class _FieldLengths:
-    """A segment's per-document field lengths, read once per field into a list.
-
-    Whoosh's commit looks a document's field length up for every posting (a seek and a struct
-    read each time, a sixth of a rebuild); reading each field's lengths once is the same data."""
-
-    def __init__(self, lengths: Any):
-        self._lengths = lengths
-        self._fields: dict[str, list[int]] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        values = self._fields.get(fieldname)
-        if values is None:
-            lookup = self._lengths.doc_field_length
-            values = self._fields[fieldname] = [
-                lookup(d, fieldname, 0) for d in range(self._lengths.doc_count_all())
-            ]
-        return values[docnum] if 0 <= docnum < len(values) else default
-
-
-_whoosh_add_postings = FieldWriter.add_postings
-
-
-def _add_postings_reading_lengths_once(self: Any, schema: Any, lengths: Any, items: Any) -> Any:
-    if lengths is not None and hasattr(lengths, "doc_count_all"):
-        lengths = _FieldLengths(lengths)
-    return _whoosh_add_postings(self, schema, lengths, items)
-
-
-# Whoosh is pinned (2.7.4, frozen upstream), so this one patch is safe to keep; the postings it
-# writes score exactly as Whoosh's own (tests/knowledge/test_whoosh_scale.py).
-FieldWriter.add_postings = _add_postings_reading_lengths_once
-
-
-class _CachedStemFilter(StemFilter):
-    """Whoosh's StemFilter with functools' C-implemented LRU cache instead of its own pure-Python
-    LFU cache, whose bookkeeping cost more than the stemming it saved during a rebuild. Bounded,
-    so query words typed into a long-lived web process cannot grow it without limit."""
-
-    def clear(self) -> None:
-        self._stem = functools.lru_cache(maxsize=STEM_CACHE_SIZE)(self.stemfn)
-
-
-def text_analyzer(*, stopwords: bool = True) -> Any:
-    """Tokenize, lowercase, drop stop words and stem (cached: stemming dominates indexing)."""
-    stoplist = STOP_WORDS if stopwords else WHOOSH_STOP_WORDS
-    return (
-        RegexTokenizer(_WORD_TOKENS)
-        | LowercaseFilter()
-        | StopFilter(stoplist=stoplist, minsize=2)
-        | _CachedStemFilter()
-    )
-
-
-def build_schema(*, stopwords: bool = True, weights: bool = True) -> Schema:
-    analyzer = text_analyzer(stopwords=stopwords)
-    boosts = FIELD_BOOSTS[weights]
-    return Schema(
-        id=ID(unique=True, stored=True),
-        type=ID(stored=True, sortable=True),
-        title=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["title"]),
-        solution=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["solution"]),
-        problem=TEXT(stored=True, analyzer=analyzer, field_boost=boosts["problem"]),
-        # Vectors make the tag facet a per-hit lookup instead of a scan of every posting.
-        tags=KEYWORD(
-            commas=True,
-            lowercase=True,
-            scorable=True,
-            stored=True,
-            field_boost=boosts["tags"],
-            vector=True,
-        ),
-        area=ID(stored=True, sortable=True),
-        url=STORED(),
-        source_url=STORED(),
-        audience=ID(stored=True),
-        # Ranking signals are columns: the scorer reads them per matching document.
-        updated_at=DATETIME(stored=True, sortable=True),
-        tier=NUMERIC(int, bits=8, stored=True, sortable=True, default=0),
-        votes=NUMERIC(int, bits=32, signed=True, sortable=True, default=0),
-        usage=NUMERIC(int, bits=32, sortable=True, default=0),
-        # Unstemmed words of the title and the start of the solution, only for "did you mean"
-        # (suggesting "configure", not the stem "configur"). Capped and position-free because
-        # Whoosh's own spelling=True copies the whole solution and halves rebuild speed.
-        spell=TEXT(analyzer=StandardAnalyzer(minsize=3), phrase=False),
-    )
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def _fields_for(doc: SearchDocument) -> dict[str, Any]:
-    if doc.audience not in AUDIENCES:
-        # Readers are filtered by excluding the audiences they lack (see _restrictions).
-        raise ValueError(f"Unknown audience {doc.audience!r} for {doc.id}.")
-    return {
-        "id": doc.id,
-        "type": doc.type,
-        "title": doc.title,
-        "solution": doc.solution,
-        "problem": doc.problem,
-        "tags": ",".join(t.strip().lower() for t in doc.tags if t.strip()),
-        "area": doc.area,
-        "url": doc.url,
-        "source_url": doc.source_url,
-        "audience": doc.audience,
-        "updated_at": _utc(doc.updated_at),
-        "tier": min(max(int(doc.tier), 0), len(TIERS) - 1),
-        "votes": max(min(int(doc.votes), 2**31 - 1), -(2**31)),
-        "usage": max(min(int(doc.usage), 2**31 - 1), 0),
-        "spell": "\n".join(
-            (doc.title, doc.problem[:SPELL_TEXT_CHARS], doc.solution[:SPELL_TEXT_CHARS])
-        ),
-    }
-
-
-def _tags_of(stored: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(t for t in (stored.get("tags") or "").split(",") if t)
 
 
 def _has_positive_clause(q: wq.Query) -> bool:
@@ -263,219 +115,6 @@ def _has_positive_clause(q: wq.Query) -> bool:
     if q.is_leaf():
         return True
     return any(_has_positive_clause(child) for child in q.children())
-
-
-def _flatten_unions(q: wq.Query) -> wq.Query:
-    """``Or(Or(a, b), c)`` as ``Or(a, b, c)`` (same scores: sums are associative, boosts are
-    multiplied in). Whoosh's block-max pruning drops real top hits inside nested unions
-    (tests/knowledge/test_whoosh_scale.py shows it); over one flat union it is exact."""
-    if isinstance(q, wq.Not) or q.is_leaf():
-        return q
-    q = q.apply(_flatten_unions)
-    if not isinstance(q, wq.Or):
-        return q
-    leaves: list[wq.Query] = []
-    for child in q.subqueries:
-        if type(child) is wq.Or:
-            for grandchild in child.subqueries:
-                inlined = copy.copy(grandchild)
-                inlined.boost = grandchild.boost * child.boost
-                leaves.append(inlined)
-        else:
-            leaves.append(child)
-    flat = copy.copy(q)
-    flat.subqueries = leaves
-    return flat
-
-
-def _top(
-    searcher: Searcher,
-    q: wq.Query,
-    allowed: set[int] | None,
-    excluded: set[int] | None,
-    limit: int,
-) -> Any:
-    """``searcher.search(q, limit=...)`` without Whoosh's periodic matcher replacement: it walks
-    the whole matcher tree every ten matches, costs more than it saves on these queries (10-15 %
-    of a query at 100k) and is not needed for block-max skipping."""
-    collector = searcher.collector(limit=limit, filter=allowed, mask=excluded)
-    top = collector
-    while hasattr(top, "child"):  # the filter collector wraps the top-N one
-        top = top.child
-    top.replace = 0
-    searcher.search_with_collector(q, collector)
-    return collector.results()
-
-
-def ranking_weights() -> dict[str, float]:
-    """The configured ranking weights over the defaults (read per query: tests and operators
-    change them without restarting)."""
-    return {**DEFAULT_RANKING, **getattr(settings, "PEERDESK_SEARCH_RANKING", {})}
-
-
-# --- Scoring ----------------------------------------------------------------------------------
-
-
-class _SignalScorer(BaseScorer):
-    """BM25F times the document's trust factor. Per-document factors are linear, so scaling
-    every term's score scales the document's sum by the same factor.
-
-    Block-max pruning stays on: a block's best possible score is BM25F's bound times the largest
-    factor in the segment, so Whoosh can still skip blocks that cannot reach the top N (without
-    it, a query scores every matching document: seconds at 100k documents)."""
-
-    def __init__(self, inner: BaseScorer, factors: _SignalFactors):
-        self._inner = inner
-        self._factors = factors
-
-    def supports_block_quality(self) -> bool:
-        return self._inner.supports_block_quality()
-
-    def max_quality(self) -> float:
-        return self._inner.max_quality() * self._factors.max_factor
-
-    def block_quality(self, matcher: Any) -> float:
-        return self._inner.block_quality(matcher) * self._factors.max_factor
-
-    def score(self, matcher: Any) -> float:
-        return self._inner.score(matcher) * self._factors(matcher.id())
-
-
-class _SignalFactors:
-    """Per segment reader: document number → 1 + weighted signals, computed on first use."""
-
-    def __init__(self, reader: Any, weights: Mapping[str, float], now_long: int):
-        self._weights = weights
-        self._now = now_long
-        self._cache: dict[int, float] = {}
-        # NUMERIC columns hold sortable encodings (shifted by 2**(bits-1)), so they are read
-        # translated; the datetime column is compared raw, against datetime_to_long(now).
-        self._columns = {
-            name: reader.column_reader(name, translate=name != "updated_at")
-            for name in ("tier", "votes", "usage", "updated_at")
-        }
-
-    @functools.cached_property
-    def max_factor(self) -> float:
-        """An upper bound of every document's factor (freshness is at most 1)."""
-        w, cols = self._weights, self._columns
-
-        def top(name: str) -> int:
-            return max(max(cols[name], default=0), 0) if w[name] > 0 else 0
-
-        # A negative weight only ever lowers a factor, so it adds nothing to the bound.
-        return (
-            1.0
-            + max(w["tier"], 0.0) * top("tier")
-            + max(w["votes"], 0.0) * math.log1p(top("votes"))
-            + max(w["usage"], 0.0) * math.log1p(top("usage"))
-            + max(w["freshness"], 0.0)
-        )
-
-    def __call__(self, docnum: int) -> float:
-        factor = self._cache.get(docnum)
-        if factor is None:
-            factor = self._compute(docnum)
-            self._cache[docnum] = factor
-        return factor
-
-    def _compute(self, docnum: int) -> float:
-        w, cols = self._weights, self._columns
-        factor = 1.0
-        if w["tier"]:
-            factor += w["tier"] * cols["tier"][docnum]
-        if w["votes"]:
-            factor += w["votes"] * math.log1p(max(cols["votes"][docnum], 0))
-        if w["usage"]:
-            factor += w["usage"] * math.log1p(max(cols["usage"][docnum], 0))
-        if w["freshness"]:
-            updated = cols["updated_at"][docnum]
-            age_days = max(self._now - updated, 0) / _MICROSECONDS_PER_DAY
-            half_life = max(w["freshness_half_life_days"], 1.0)
-            factor += w["freshness"] * 0.5 ** (age_days / half_life)
-        return factor
-
-
-class _SignalWeighting(WeightingModel):
-    """BM25F scaled by trust signals with weights read from settings at each query."""
-
-    def __init__(self, bm25: BM25F, weights: Callable[[], dict[str, float]] | None):
-        self._bm25 = bm25
-        self._weights = weights
-
-    def current_weights(self) -> tuple[tuple[str, float], ...]:
-        return tuple(sorted(self._weights().items())) if self._weights else ()
-
-    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
-        return self._bm25.idf(searcher, fieldname, text)
-
-    def supports_block_quality(self) -> bool:
-        return self._bm25.supports_block_quality()
-
-    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
-        inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)
-        if self._weights is None:
-            return inner
-        weights = self._weights()
-        if not any(weights[k] for k in ("tier", "votes", "usage", "freshness")):
-            return inner
-        return _SignalScorer(inner, self._factors(searcher.reader(), weights))
-
-    @staticmethod
-    def _factors(reader: Any, weights: dict[str, float]) -> _SignalFactors:
-        # One cache per segment reader, weights and day: a long-lived searcher keeps it until
-        # the index changes; freshness moves by the day.
-        now = datetime_to_long(dt.datetime.now(dt.UTC).replace(tzinfo=None))
-        key = (tuple(sorted(weights.items())), now // _MICROSECONDS_PER_DAY)
-        cached = getattr(reader, "_peerdesk_factors", None)
-        if cached is None or cached[0] != key:
-            cached = (key, _SignalFactors(reader, weights, now))
-            reader._peerdesk_factors = cached
-        return cached[1]
-
-
-class _CoordMatcher(CoordMatcher):
-    """Whoosh's coordination bonus, minus its bug: with one (or, after a matcher replacement,
-    zero) query terms in the index it multiplies every score by (n - 1) / n, which is 0 (the
-    ranking is lost) or a ZeroDivisionError."""
-
-    def _sqr(self, score: float, matching: int) -> float:
-        if self._termcount <= 1:
-            return score
-        return super()._sqr(score, matching)
-
-
-class _CoordOr(wq.Or):
-    def _matcher(self, subs: list[wq.Query], searcher: Searcher, context: Any) -> Any:
-        matcher = DefaultOr(subs, boost=self.boost).matcher(searcher, context)
-        if self.scale and any(True for _ in matcher.term_matchers()):
-            matcher = _CoordMatcher(matcher, scale=self.scale)
-        return matcher
-
-
-class _CoordOrGroup(qparser.OrGroup):
-    """``OrGroup.factory(COORD_SCALE)`` producing ``_CoordOr``: any word may match (long
-    questions still find something) and documents matching more words rank higher."""
-
-    qclass = _CoordOr
-
-    def __init__(self, nodes: Any = None, **kwargs: Any):
-        kwargs.pop("scale", None)
-        super().__init__(nodes=nodes, scale=COORD_SCALE, **kwargs)
-
-
-class _TagCategorizer(sorting.OverlappingCategorizer):
-    """Reads each hit's tags from its term vector; untagged documents have no vector."""
-
-    def keys_for(self, matcher: Any, docid: int) -> list[Any]:
-        if not self._segment_searcher.reader().has_vector(docid, self._fieldname):
-            return []
-        return super().keys_for(matcher, docid)
-
-
-class _TagFacet(sorting.FieldFacet):
-    def categorizer(self, global_searcher: Searcher) -> sorting.Categorizer:
-        return _TagCategorizer(global_searcher, self.fieldname)
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
@@ -547,7 +186,7 @@ class _BaseWhooshBackend(SearchBackend):
         else:
             fixed = {**DEFAULT_RANKING, **ranking}
             weights = lambda: fixed  # noqa: E731
-        self._weighting = _SignalWeighting(BM25F(**BM25_PARAMS[self.relevance["weights"]]), weights)
+        self._weighting = SignalWeighting(BM25F(**BM25_PARAMS[self.relevance["weights"]]), weights)
         self._synonyms: dict[str, tuple[str, ...]] = {}
         if self.relevance["synonyms"]:
             self._synonyms = synonym_map(
@@ -631,7 +270,7 @@ class _BaseWhooshBackend(SearchBackend):
             return
         with self._writer() as writer:
             for doc in docs:
-                writer.update_document(**_fields_for(doc))
+                writer.update_document(**fields_for(doc))
 
     def delete(self, doc_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(doc_ids))
@@ -648,7 +287,7 @@ class _BaseWhooshBackend(SearchBackend):
     def stored_versions(self) -> dict[str, dt.datetime]:
         with self._searcher() as searcher:
             return {
-                fields["id"]: _utc(fields["updated_at"])
+                fields["id"]: utc(fields["updated_at"])
                 for fields in searcher.all_stored_fields()
                 if "id" in fields and fields.get("updated_at") is not None
             }
@@ -660,7 +299,7 @@ class _BaseWhooshBackend(SearchBackend):
         count = 0
         add = writer.add_document
         for doc in documents:
-            add(**_fields_for(doc))
+            add(**fields_for(doc))
             count += 1
             if progress and count % PROGRESS_EVERY == 0:
                 progress(count)
@@ -671,7 +310,7 @@ class _BaseWhooshBackend(SearchBackend):
     # --- queries ---------------------------------------------------------------------------
 
     def _make_parser(self, *, syntax: bool) -> qparser.QueryParser:
-        parser = qparser.MultifieldParser(list(TEXT_FIELDS), self.schema, group=_CoordOrGroup)
+        parser = qparser.MultifieldParser(list(TEXT_FIELDS), self.schema, group=CoordOrGroup)
         # Field names are internal ("audience:internal"); wildcards turn the "?" ending most
         # questions into a pattern ("router?" would miss "router"); ranges mean nothing here.
         parser.remove_plugin_class(qparser.FieldsPlugin)
@@ -730,7 +369,7 @@ class _BaseWhooshBackend(SearchBackend):
         least one) take the rare words' place. The caller falls back to ``q`` when the
         rewrite finds nothing (a filter may exclude everything the rare words match).
         """
-        if not isinstance(q, _CoordOr) or reader.doc_count() < self.common_terms_min_docs:
+        if not isinstance(q, CoordOr) or reader.doc_count() < self.common_terms_min_docs:
             return None
         cutoff = COMMON_TERM_FRACTION * reader.doc_count()
         clauses: list[tuple[int, wq.Query]] = []
@@ -748,7 +387,7 @@ class _BaseWhooshBackend(SearchBackend):
         if not rare:
             rare = [clause for _, clause in clauses[: max(1, len(clauses) // 3)]]
         common = [clause for _, clause in clauses if not any(clause is r for r in rare)]
-        matching = _CoordOr(rare, boost=q.boost, scale=COORD_SCALE) if len(rare) > 1 else rare[0]
+        matching = CoordOr(rare, boost=q.boost, scale=COORD_SCALE) if len(rare) > 1 else rare[0]
         if not common:
             return matching
         return wq.AndMaybe(matching, wq.Or(common, boost=q.boost))
@@ -888,7 +527,7 @@ class _BaseWhooshBackend(SearchBackend):
             snippet=self._snippet(hit),
             url=hit.get("url", ""),
             area=hit.get("area", ""),
-            tags=_tags_of(hit.fields()),
+            tags=tags_of(hit.fields()),
             score=float(hit.score or 0.0),
             source_url=hit.get("source_url", ""),
             tier=int(hit.get("tier") or 0),
@@ -974,10 +613,10 @@ class _BaseWhooshBackend(SearchBackend):
         and finds anything."""
         fast = self._with_common_terms_optional(q, searcher.reader())
         if fast is not None:
-            results = _top(searcher, _flatten_unions(fast), allowed, excluded, limit)
+            results = top_results(searcher, flatten_unions(fast), allowed, excluded, limit)
             if not results.is_empty():
                 return results
-        return _top(searcher, _flatten_unions(q), allowed, excluded, limit)
+        return top_results(searcher, flatten_unions(q), allowed, excluded, limit)
 
     @staticmethod
     def _total(results: Any, allowed: set[int] | None) -> int:
@@ -1062,7 +701,7 @@ class _BaseWhooshBackend(SearchBackend):
         if not weighted:
             return []
         # One clause per word (its fields together), so common words can be told apart.
-        q = _CoordOr(
+        q = CoordOr(
             [
                 wq.Or([wq.Term(field, term, boost=weight) for field in BODY_FIELDS])
                 for term, weight in weighted

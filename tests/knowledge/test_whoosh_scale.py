@@ -188,7 +188,7 @@ def test_a_document_of_an_unknown_audience_is_refused_at_indexing():
 def test_postings_written_with_field_lengths_read_once_score_exactly_as_whooshs_own(monkeypatch):
     from whoosh.codec.base import FieldWriter
 
-    from knowledge.search import whoosh_backend
+    from knowledge.search import whoosh_schema
 
     def scores():
         backend = RamWhooshBackend(ranking=False)
@@ -196,6 +196,6 @@ def test_postings_written_with_field_lengths_read_once_score_exactly_as_whooshs_
         return [(h.id, h.score) for h in backend.search("router reset zigbee", page_size=50).hits]
 
     patched = scores()
-    monkeypatch.setattr(FieldWriter, "add_postings", whoosh_backend._whoosh_add_postings)
+    monkeypatch.setattr(FieldWriter, "add_postings", whoosh_schema._whoosh_add_postings)
 
     assert scores() == patched
