@@ -139,3 +139,33 @@ def cached_include(parser, token) -> CachedIncludeNode:
     if len(kwargs) != len(bits) - 2:
         raise template.TemplateSyntaxError("cached_include takes only name=value arguments")
     return CachedIncludeNode(parser.compile_filter(bits[1]), kwargs)
+
+
+def question_item_inputs(question) -> dict:
+    """Every value ``community/_question_item.html`` shows of a question in a list (its fragment
+    key): a vote, an answer, an acceptance, an edit of the title or tags, a status change or a
+    renamed author is a new key. Nothing of the viewer is shown, so every viewer shares it."""
+    author = question.author
+    return {
+        "pk": question.pk,
+        "title": question.title,
+        "score": question.score,
+        "answer_count": question.answer_count,
+        "accepted_answer_id": question.accepted_answer_id,
+        "status": str(question.status),
+        "get_status_display": str(question.get_status_display()),
+        "area": {"slug": question.area.slug, "name": question.area.name},
+        "tag_slugs": tuple(t.slug for t in question.tags.all()),
+        "author": {"username": author.username, "public_name": author.public_name},
+        "created_at": question.created_at,
+        "source_url": question.source_url,
+        "source_site": getattr(question, "source_site", ""),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def question_item(context: template.Context, question) -> str:
+    """``{% question_item q %}``: one list item through the fragment cache."""
+    return render_cached(
+        context, "community/_question_item.html", {"q": question_item_inputs(question)}
+    )

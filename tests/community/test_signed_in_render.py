@@ -252,3 +252,33 @@ def test_the_validators_revoke_control_never_shows_to_another_member_from_the_ca
     other = answer_html(thread_page(client_for(UserFactory()), answer.question), answer)
     assert "Validated by" in other
     assert "Revoke validation" not in other
+
+
+def list_item_html(page: str, question) -> str:
+    start = page.index(f'href="/questions/{question.pk}/"')
+    start = page.rindex('<li class="qitem">', 0, start)
+    return page[start : page.index("</li>", start)]
+
+
+def test_an_edited_title_and_a_new_answer_show_in_the_list_on_the_next_signed_in_render():
+    question = QuestionFactory(title="Router drops the connection at night")
+    reader = client_for(UserFactory())
+    home = reverse("community:home")
+    before = list_item_html(reader.get(home).content.decode(), question)
+    assert "Router drops the connection at night" in before
+    assert 'aria-label="0 votes, 0 answers"' in before
+
+    services.question_edit(
+        question=question,
+        editor=question.author,
+        title="Router drops Wi-Fi every night at 2am",
+        body=question.body,
+        tags=[t.slug for t in question.tags.all()],
+    )
+    services.answer_create(
+        question=question, author=UserFactory(), body="Turn off the nightly channel scan."
+    )
+
+    after = list_item_html(reader.get(home).content.decode(), question)
+    assert "Router drops Wi-Fi every night at 2am" in after
+    assert 'aria-label="0 votes, 1 answers"' in after
