@@ -13,7 +13,7 @@ import logging
 import re
 
 from django.core import signing
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from community import rules as community_rules
@@ -80,7 +80,10 @@ def search_log_record(
         "source": source,
     }
     try:
+        outermost = not connection.in_atomic_block
         with transaction.atomic():
+            if outermost and connection.vendor == "postgresql":
+                _commit_without_waiting_for_disk()
             log_id = _read_token(refine, max_age=REFINE_WINDOW) if refine else None
             if log_id is not None:
                 now = timezone.now()
@@ -93,6 +96,14 @@ def search_log_record(
     except DatabaseError:
         logger.warning("Could not log a search.", exc_info=True)
         return None
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """This transaction only: commit without waiting for the WAL flush (3-5 ms of a search
+    request at 100k). A crash may lose the last few log rows, never a post: it applies only
+    when the log write is its own transaction, not inside a caller's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _read_token(token: str, *, max_age: dt.timedelta) -> int | None:

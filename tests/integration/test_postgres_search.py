@@ -71,3 +71,27 @@ def test_a_promoted_article_is_indexed_into_postgresql_by_a_real_worker(
     while SearchIndexOutbox.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not SearchIndexOutbox.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_log_row_commits_without_waiting_for_disk_only_in_its_own_transaction():
+    from django.contrib.auth.models import AnonymousUser
+    from django.test.utils import CaptureQueriesContext
+
+    from knowledge.models import SearchQueryLog
+    from knowledge.services import search_log
+
+    viewer = AnonymousUser()
+
+    def statements(**kwargs):
+        with CaptureQueriesContext(connection) as captured:
+            search_log.search_log_record(viewer=viewer, source="api", hit_count=1, **kwargs)
+        return [q["sql"] for q in captured.captured_queries]
+
+    own = statements(query="router reset")
+    assert any("synchronous_commit" in sql for sql in own)
+
+    with transaction.atomic():  # a caller's transaction (a post, say) keeps durable commits
+        nested = statements(query="router firmware")
+    assert not any("synchronous_commit" in sql for sql in nested)
+    assert SearchQueryLog.objects.count() == 2
