@@ -53,7 +53,17 @@ from .base import (
     tier_name,
 )
 from .ranking import DEFAULT_RANKING, ranking_weights
-from .whoosh_schema import build_schema, fields_for, tags_of, text_analyzer, utc
+
+# Whoosh pickles the schema, analyzer classes included, into every index's table of contents:
+# indexes written before whoosh_schema.py existed name the stem filter under this module.
+from .whoosh_schema import (
+    _CachedStemFilter,  # noqa: F401
+    build_schema,
+    fields_for,
+    tags_of,
+    text_analyzer,
+    utc,
+)
 from .whoosh_scoring import (
     BM25_PARAMS,
     COORD_SCALE,

@@ -199,3 +199,24 @@ def test_postings_written_with_field_lengths_read_once_score_exactly_as_whooshs_
     monkeypatch.setattr(FieldWriter, "add_postings", whoosh_schema._whoosh_add_postings)
 
     assert scores() == patched
+
+
+def test_an_index_written_before_the_schema_module_existed_still_opens(tmp_path, monkeypatch):
+    from knowledge.search import whoosh_schema
+    from knowledge.search.whoosh_backend import WhooshBackend
+
+    # Whoosh pickles the schema (analyzer classes by module path) into the index: write one the
+    # way the old layout did, with the stem filter living in whoosh_backend.
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            whoosh_schema._CachedStemFilter, "__module__", "knowledge.search.whoosh_backend"
+        )
+        old = WhooshBackend(str(tmp_path / "index"))
+        old.upsert([doc(1, "Router reset")])
+        old.close()
+    assert b"knowledge.search.whoosh_backend" in b"".join(
+        p.read_bytes() for p in (tmp_path / "index").iterdir() if p.suffix == ".toc"
+    )
+
+    reopened = WhooshBackend(str(tmp_path / "index"))
+    assert [hit.id for hit in reopened.search("router").hits] == ["article:1"]
