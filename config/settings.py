@@ -184,6 +184,10 @@ PEERDESK_PAGE_CACHE = {
         "knowledge:article",
     },
 }
+# Signed-in renders reuse per-answer and per-list-item HTML (community/templatetags/
+# fragment_tags.py) from a per-process memory cache keyed by every input of the fragment.
+# A 30-answer thread is about 30 entries of a few KB each; this bounds the memory per process.
+PEERDESK_FRAGMENT_CACHE = {"MAX_ENTRIES": int(env("FRAGMENT_CACHE_ENTRIES", "20000"))}
 
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "static/"
