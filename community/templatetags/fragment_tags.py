@@ -86,6 +86,19 @@ def _check_plain(name: str, value) -> None:
     )
 
 
+def _key_repr(value) -> str:
+    """``repr`` that also names a subclass: a SafeString renders unescaped where an equal str is
+    escaped, so the two must never share a key."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return repr(value)
+    if isinstance(value, tuple | list | frozenset):
+        return f"{kind.__name__}({','.join(_key_repr(item) for item in value)})"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_key_repr(k)}:{_key_repr(v)}" for k, v in value.items()) + "}"
+    return f"{kind.__module__}.{kind.__qualname__}:{value!r}"
+
+
 def _environment(context: template.Context) -> tuple[str, str]:
     """Language and time zone (they change how dates and words render), once per page."""
     root = context.render_context.dicts[0]
@@ -106,7 +119,7 @@ def render_cached(context: template.Context, template_name: str, values: dict) -
     seconds = fragment_seconds()
     html = None
     if seconds:
-        raw = repr((template_name, _environment(context), values))
+        raw = repr((template_name, _environment(context))) + _key_repr(values)
         key = "fragment:" + hashlib.sha256(raw.encode()).hexdigest()
         html = _fragment_cache().get(key)
     if html is None:

@@ -282,3 +282,25 @@ def test_an_edited_title_and_a_new_answer_show_in_the_list_on_the_next_signed_in
     after = list_item_html(reader.get(home).content.decode(), question)
     assert "Router drops Wi-Fi every night at 2am" in after
     assert 'aria-label="0 votes, 1 answers"' in after
+
+
+def test_a_fragment_never_serves_safe_markup_for_an_equal_plain_string(settings):
+    from django.template import engines
+    from django.utils.safestring import mark_safe
+
+    settings.PEERDESK_PAGE_CACHE = {"SECONDS": 60, "VIEWS": set()}
+    page = engines["django"].from_string(
+        '{% load fragment_tags %}{% cached_include "community/_question_item.html" q=q %}'
+    )
+    item = {
+        "pk": 1, "score": 0, "answer_count": 0, "accepted_answer_id": None, "status": "visible",
+        "get_status_display": "Visible", "area": {"slug": "routers", "name": "Routers"},
+        "tag_slugs": (), "author": {"username": "ann", "public_name": "Ann"},
+        "created_at": None, "source_url": "", "source_site": "",
+    }  # fmt: skip
+
+    trusted = page.render({"q": {**item, "title": mark_safe("<b>Bold</b>")}})
+    typed = page.render({"q": {**item, "title": "<b>Bold</b>"}})
+
+    assert "<b>Bold</b>" in trusted
+    assert "<b>Bold</b>" not in typed and "&lt;b&gt;Bold&lt;/b&gt;" in typed
