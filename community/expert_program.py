@@ -284,7 +284,11 @@ def expert_application_review(
         if _is_certified_for(app.user, app.area):
             raise ValidationError({"status": "This member is already certified for the area."})
         app.certification = services.certification_grant(
-            user=app.user, area=app.area, granted_by=reviewer, expires_at=now + term
+            user=app.user,
+            area=app.area,
+            granted_by=reviewer,
+            expires_at=now + term,
+            notify_expert=False,  # the review's own message says it, with the application
         )
         app.status = ExpertApplication.Status.APPROVED
         data.update(certification=app.certification.pk, term_days=int(term_days))

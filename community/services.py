@@ -385,9 +385,15 @@ def answer_set_validated(*, answer: Answer, validated: bool) -> None:
 
 @transaction.atomic
 def certification_grant(
-    *, user: User, area: ProductArea, granted_by: User, expires_at: dt.datetime
+    *,
+    user: User,
+    area: ProductArea,
+    granted_by: User,
+    expires_at: dt.datetime,
+    notify_expert: bool = True,
 ) -> Certification:
-    """Certify ``user`` as an expert for ``area`` until ``expires_at``. Audited."""
+    """Certify ``user`` as an expert for ``area`` until ``expires_at``. Audited; the expert is
+    notified unless the caller sends its own message (``notify_expert=False``)."""
     rules.check_manage_certifications(granted_by)
     if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The certification must expire in the future."})
@@ -402,6 +408,8 @@ def certification_grant(
         target=cert,
         data={"user": user.pk, "area": area.slug, "expires_at": expires_at.isoformat()},
     )
+    if notify_expert:
+        notifications.notify_certification_granted(certification=cert)
     return cert
 
 
@@ -423,6 +431,7 @@ def certification_revoke(
             data={"user": cert.user_id, "area": cert.area_id, "reason": reason},
         )
         events.certification_ended.send(sender=Certification, certification=cert, cause="revoked")
+        notifications.notify_certification_revoked(certification=cert)
     return cert
 
 

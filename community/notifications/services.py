@@ -406,6 +406,36 @@ def notify_certification_renewed(*, certification: Certification) -> list[Notifi
     return _deliver(planned)
 
 
+def notify_certification_granted(*, certification: Certification) -> list[Notification]:
+    """Tell a member a moderator certified them for an area (from the staff page; approved
+    applications have their own message), and where their validation inbox is."""
+    text = (
+        f"A moderator certified you as an expert for {certification.area.name} until "
+        f"{_day(certification.expires_at)}. Threads waiting for validation are in your inbox."
+    )
+    planned = _plan(
+        (NotificationKind.EXPERT, [certification.user_id], text),
+        actor_id=None,
+        url=_validation_inbox_url(certification.area),
+    )
+    return _deliver(planned)
+
+
+def notify_certification_revoked(*, certification: Certification) -> list[Notification]:
+    """Tell an expert their certification for an area was revoked, with the moderator's reason."""
+    reason = Truncator(certification.revoked_reason).chars(REVIEW_NOTE_CHARS)
+    text = (
+        f"Your expert certification for {certification.area.name} was revoked. "
+        f"The moderator's reason: {reason}"
+    )
+    planned = _plan(
+        (NotificationKind.EXPERT, [certification.user_id], text),
+        actor_id=None,
+        url=reverse("community:expert_apply"),
+    )
+    return _deliver(planned)
+
+
 def notify_certifications_expiring(
     *, certifications: Iterable[Certification]
 ) -> list[Notification]:

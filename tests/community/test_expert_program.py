@@ -369,6 +369,38 @@ def test_the_preferences_page_offers_the_expert_program_kind(client):
     assert "My expert applications and certification" in response.content.decode()
 
 
+def test_a_member_certified_from_the_staff_page_is_told_once_with_the_end_date():
+    from community import services
+
+    area, member = ProductAreaFactory(name="Lumen Lock", slug="lock"), UserFactory()
+
+    cert = services.certification_grant(
+        user=member,
+        area=area,
+        granted_by=moderator(),
+        expires_at=timezone.now() + dt.timedelta(days=90),
+    )
+
+    (note,) = _expert_notes(member)
+    assert "certified you as an expert for Lumen Lock" in note.text
+    assert f"{timezone.localtime(cert.expires_at):%d %b %Y}" in note.text
+    assert note.url == f"{reverse('community:validation_inbox')}?area=lock"
+
+
+def test_a_revoked_expert_is_told_the_moderators_reason_once():
+    from community import services
+
+    cert = CertificationFactory(area=ProductAreaFactory(name="Lumen Cam"))
+    mod = moderator()
+
+    services.certification_revoke(certification=cert, revoked_by=mod, reason="Copied answers.")
+    services.certification_revoke(certification=cert, revoked_by=mod, reason="Again.")
+
+    (note,) = _expert_notes(cert.user)
+    assert "certification for Lumen Cam was revoked" in note.text
+    assert "Copied answers." in note.text
+
+
 def test_a_renewed_expert_is_told_the_new_end_date():
     cert = CertificationFactory(expires_at=timezone.now() + dt.timedelta(days=10))
 

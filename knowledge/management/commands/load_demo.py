@@ -228,6 +228,7 @@ class _DemoLoader:
                     area=self.areas_by_slug[slug],
                     granted_by=granted_by,
                     expires_at=granted_at + dt.timedelta(days=365),
+                    notify_expert=False,  # history, granted long before the demo starts
                 )
                 Certification.objects.filter(pk=cert.pk).update(granted_at=granted_at)
 
