@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django import forms
 
 
@@ -103,10 +105,12 @@ class ProfileForm(forms.Form):
     clear_avatar = forms.BooleanField(required=False, label="Remove my current picture")
 
 
-def add_service_errors(form: forms.Form, exc) -> None:
-    """Attach a service's ValidationError to ``form``: known fields inline, the rest on top."""
+def add_service_errors(form: forms.Form, exc, field_map: Mapping[str, str] | None = None) -> None:
+    """Attach a service's ValidationError to ``form``: known fields inline, the rest on top.
+    ``field_map`` renames service fields the form spells differently."""
     if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
+        for name, errors in exc.message_dict.items():
+            field = (field_map or {}).get(name, name)
             for message in errors:
                 form.add_error(field if field in form.fields else None, message)
     else:

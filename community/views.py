@@ -32,6 +32,7 @@ from .forms import (
 from .markdown import render_markdown
 from .models import Answer, Question
 from .ratelimit import RateLimited
+from .responses import action_error
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -125,12 +126,6 @@ def _set_fragment_inputs(answer: Answer) -> None:
 def _sign_in_first(request: HttpRequest, next_url: str) -> HttpResponse:
     messages.info(request, "Please sign in first.")
     return redirect_to_login(next_url)
-
-
-def _action_error(request: HttpRequest, message: str, *, status: int, back: str) -> HttpResponse:
-    return render(
-        request, "community/action_error.html", {"message": message, "back": back}, status=status
-    )
 
 
 def _question_list_page(
@@ -312,9 +307,9 @@ def vote(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     try:
         services.vote_cast(user=request.user, post=post, value=value)
     except ValidationError as exc:
-        return _action_error(request, " ".join(exc.messages), status=400, back=back)
+        return action_error(request, " ".join(exc.messages), status=400, back=back)
     except RateLimited as exc:
-        return _action_error(request, str(exc), status=429, back=back)
+        return action_error(request, str(exc), status=429, back=back)
     return redirect(back)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django import forms
-from django.core.exceptions import ValidationError
 
 from community.models import Answer, ProductArea
 
@@ -18,20 +15,6 @@ SEARCH_TYPE_CHOICES = [
     ("thread_accepted", DOC_TYPE_LABELS["thread_accepted"]),
     ("thread", "Any community thread"),
 ]
-
-
-def add_service_errors(
-    form: forms.Form, exc: ValidationError, field_map: Mapping[str, str] | None = None
-) -> None:
-    """Attach a service's ValidationError to ``form``: known fields get their messages, the rest
-    become non-field errors (a service may name a field the form spells differently or lacks)."""
-    field_map = field_map or {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, messages in exc.message_dict.items():
-        field = field_map.get(name, name)
-        form.add_error(field if field in form.fields else None, messages)
 
 
 class ValidateForm(forms.Form):

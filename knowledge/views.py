@@ -19,7 +19,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from community import selectors as community_selectors
+from community.forms import add_service_errors
 from community.ratelimit import RateLimited
+from community.responses import action_error
 
 from . import rules, selectors, services
 from .forms import (
@@ -33,7 +35,6 @@ from .forms import (
     SearchForm,
     SourceAddForm,
     ValidateForm,
-    add_service_errors,
 )
 from .models import SearchQueryLog
 from .search.base import DOC_TYPE_LABELS, TIER_LABELS
@@ -555,12 +556,7 @@ def article_unretire(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         obj = services.article_unretire(article=obj, actor=request.user)
     except ValidationError as exc:
-        return render(
-            request,
-            "community/action_error.html",
-            {"message": " ".join(exc.messages), "back": obj.get_absolute_url()},
-            status=400,
-        )
+        return action_error(request, " ".join(exc.messages), back=obj.get_absolute_url())
     messages.success(request, f"Article brought back ({obj.get_status_display().lower()}).")
     return redirect(obj)
 
@@ -573,12 +569,7 @@ def article_publish(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         obj = services.article_publish(article=obj, actor=request.user)
     except ValidationError as exc:
-        return render(
-            request,
-            "community/action_error.html",
-            {"message": " ".join(exc.messages), "back": obj.get_absolute_url()},
-            status=400,
-        )
+        return action_error(request, " ".join(exc.messages), back=obj.get_absolute_url())
     messages.success(request, "Article published.")
     return redirect(obj)
 
@@ -603,14 +594,10 @@ def article_review(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"“{obj.title}” is published again.")
             return redirect("knowledge:review_queue" if back else obj.get_absolute_url())
-    return render(
+    return action_error(
         request,
-        "community/action_error.html",
-        {
-            "message": " ".join(form.non_field_errors()) or "Choose a review action.",
-            "back": reverse("knowledge:review_queue"),
-        },
-        status=400,
+        " ".join(form.non_field_errors()) or "Choose a review action.",
+        back=reverse("knowledge:review_queue"),
     )
 
 

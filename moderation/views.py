@@ -22,9 +22,9 @@ from django.views.decorators.http import require_POST
 from community import rules as community_rules
 from community import selectors as community_selectors
 from community import services as community_services
+from community.forms import add_service_errors
 from community.models import AuditEntry, Question
 from community.ratelimit import RateLimited
-from knowledge.forms import add_service_errors
 
 from . import selectors, services
 from .forms import (

@@ -392,18 +392,21 @@ def notify_expert_application_reviewed(*, application: ExpertApplication) -> lis
     return _deliver(planned)
 
 
+def _tell_expert(certification: Certification, text: str, url: str) -> list[Notification]:
+    """One expert-program notification about ``certification``, from the moderators (no actor)."""
+    planned = _plan(
+        (NotificationKind.EXPERT, [certification.user_id], text), actor_id=None, url=url
+    )
+    return _deliver(planned)
+
+
 def notify_certification_renewed(*, certification: Certification) -> list[Notification]:
     """Tell an expert that a moderator renewed their certification, and until when."""
     text = (
         f"Your expert certification for {certification.area.name} was renewed until "
         f"{_day(certification.expires_at)}."
     )
-    planned = _plan(
-        (NotificationKind.EXPERT, [certification.user_id], text),
-        actor_id=None,
-        url=_validation_inbox_url(certification.area),
-    )
-    return _deliver(planned)
+    return _tell_expert(certification, text, _validation_inbox_url(certification.area))
 
 
 def notify_certification_granted(*, certification: Certification) -> list[Notification]:
@@ -413,12 +416,7 @@ def notify_certification_granted(*, certification: Certification) -> list[Notifi
         f"A moderator certified you as an expert for {certification.area.name} until "
         f"{_day(certification.expires_at)}. Threads waiting for validation are in your inbox."
     )
-    planned = _plan(
-        (NotificationKind.EXPERT, [certification.user_id], text),
-        actor_id=None,
-        url=_validation_inbox_url(certification.area),
-    )
-    return _deliver(planned)
+    return _tell_expert(certification, text, _validation_inbox_url(certification.area))
 
 
 def notify_certification_revoked(*, certification: Certification) -> list[Notification]:
@@ -428,12 +426,7 @@ def notify_certification_revoked(*, certification: Certification) -> list[Notifi
         f"Your expert certification for {certification.area.name} was revoked. "
         f"The moderator's reason: {reason}"
     )
-    planned = _plan(
-        (NotificationKind.EXPERT, [certification.user_id], text),
-        actor_id=None,
-        url=reverse("community:expert_apply"),
-    )
-    return _deliver(planned)
+    return _tell_expert(certification, text, reverse("community:expert_apply"))
 
 
 def notify_certifications_expiring(
