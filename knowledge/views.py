@@ -22,6 +22,7 @@ from community import selectors as community_selectors
 from community.forms import add_service_errors
 from community.ratelimit import RateLimited
 from community.responses import action_error
+from community.views_helpers import submit_form_action
 
 from . import rules, selectors, services
 from .forms import (
@@ -233,17 +234,15 @@ def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return render(request, "knowledge/article_edit.html", {"article": obj, "form": form})
     form = ArticleEditForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            obj = services.article_edit(article=obj, editor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Article saved.")
-            return redirect(obj)
+    if response := submit_form_action(
+        request,
+        form,
+        lambda data: services.article_edit(article=obj, editor=request.user, **data),
+        success="Article saved.",
+    ):
+        return response
     return render(
-        request, "knowledge/article_edit.html", {"article": obj, "form": form}, status=status
+        request, "knowledge/article_edit.html", {"article": obj, "form": form}, status=400
     )
 
 
@@ -312,16 +311,16 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
             {"validation": validation, "answer": answer, "form": RevokeForm()},
         )
     form = RevokeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.validation_revoke(
-                validation=validation, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Validation revoked.")
-            return redirect(answer.get_absolute_url())
+    if response := submit_form_action(
+        request,
+        form,
+        lambda data: services.validation_revoke(
+            validation=validation, actor=request.user, reason=data["reason"]
+        ),
+        success="Validation revoked.",
+        redirect_to=answer.get_absolute_url(),
+    ):
+        return response
     return render(
         request,
         "knowledge/revoke.html",
@@ -449,16 +448,16 @@ def correction_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     rules.check_reverse_correction(request.user, correction)
     form = ReasonForm(request.POST)
     back = correction.answer.get_absolute_url()
-    if form.is_valid():
-        try:
-            services.correction_reverse(
-                correction=correction, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Correction reversed.")
-            return redirect(back)
+    if response := submit_form_action(
+        request,
+        form,
+        lambda data: services.correction_reverse(
+            correction=correction, actor=request.user, reason=data["reason"]
+        ),
+        success="Correction reversed.",
+        redirect_to=back,
+    ):
+        return response
     return _action_page(
         request,
         title="Reverse a correction",
@@ -479,14 +478,13 @@ def article_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                obj = services.article_create(author=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Article created.")
-                return redirect(obj)
+        if response := submit_form_action(
+            request,
+            form,
+            lambda data: services.article_create(author=request.user, **data),
+            success="Article created.",
+        ):
+            return response
     return render(request, "knowledge/article_new.html", {"form": form}, status=status)
 
 
@@ -527,16 +525,16 @@ def article_retire(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                services.article_retire(
-                    article=obj, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Article retired.")
-                return redirect(obj)
+        if response := submit_form_action(
+            request,
+            form,
+            lambda data: services.article_retire(
+                article=obj, actor=request.user, reason=data["reason"]
+            ),
+            success="Article retired.",
+            redirect_to=obj,
+        ):
+            return response
     return _action_page(
         request,
         title=f"Retire “{obj.title}”",
@@ -582,18 +580,22 @@ def article_review(request: HttpRequest, pk: int) -> HttpResponse:
     rules.check_review_article(request.user, obj)
     form = ReviewActionForm(request.POST)
     back = request.POST.get("next") == "queue"
-    if form.is_valid():
+
+    def review(data: dict) -> None:
         action = {
             "reapprove": services.article_review_reapprove,
             "keep": services.article_review_keep,
-        }[form.cleaned_data["action"]]
-        try:
-            action(article=obj, reviewer=request.user, note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-        else:
-            messages.success(request, f"“{obj.title}” is published again.")
-            return redirect("knowledge:review_queue" if back else obj.get_absolute_url())
+        }[data["action"]]
+        action(article=obj, reviewer=request.user, note=data["note"])
+
+    if response := submit_form_action(
+        request,
+        form,
+        review,
+        success=f"“{obj.title}” is published again.",
+        redirect_to=reverse("knowledge:review_queue") if back else obj.get_absolute_url(),
+    ):
+        return response
     return action_error(
         request,
         " ".join(form.non_field_errors()) or "Choose a review action.",
@@ -608,15 +610,15 @@ def article_source_add(request: HttpRequest, pk: int) -> HttpResponse:
     obj = selectors.article_get(viewer=request.user, pk=pk)
     rules.check_merge_article(request.user, obj)
     form = SourceAddForm(request.POST)
-    if form.is_valid():
-        answer = community_selectors.answer_get(viewer=request.user, pk=form.cleaned_data["answer"])
-        try:
-            services.article_source_add(article=obj, answer=answer, actor=request.user)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Answer merged into the article.")
-            return redirect(obj)
+
+    def merge(data: dict) -> None:
+        answer = community_selectors.answer_get(viewer=request.user, pk=data["answer"])
+        services.article_source_add(article=obj, answer=answer, actor=request.user)
+
+    if response := submit_form_action(
+        request, form, merge, success="Answer merged into the article.", redirect_to=obj
+    ):
+        return response
     return _action_page(
         request,
         title=f"Merge an answer into “{obj.title}”",

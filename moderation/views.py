@@ -25,6 +25,7 @@ from community import services as community_services
 from community.forms import add_service_errors
 from community.models import AuditEntry, Question
 from community.ratelimit import RateLimited
+from community.views_helpers import submit_form_action
 
 from . import selectors, services
 from .forms import (
@@ -245,18 +246,16 @@ def certifications(request: HttpRequest) -> HttpResponse:
 def certification_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     cert = get_object_or_404(community_selectors.certification_list(), pk=pk)
     form = _revoke_form(cert.pk, request.POST)
-    if form.is_valid():
-        try:
-            community_services.certification_revoke(
-                certification=cert, revoked_by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, f"Revoked {cert.user.public_name}'s certification for {cert.area.name}."
-            )
-            return redirect("moderation:certifications")
+    if response := submit_form_action(
+        request,
+        form,
+        lambda data: community_services.certification_revoke(
+            certification=cert, revoked_by=request.user, reason=data["reason"]
+        ),
+        success=f"Revoked {cert.user.public_name}'s certification for {cert.area.name}.",
+        redirect_to=reverse("moderation:certifications"),
+    ):
+        return response
     return _certifications_page(request, revoke_errors={cert.pk: form}, status=400)
 
 
@@ -478,21 +477,22 @@ def member(request: HttpRequest, username: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                services.member_sanction(
-                    user=person,
-                    actor=request.user,
-                    kind=form.cleaned_data["kind"],
-                    reason=form.cleaned_data["reason"],
-                    duration=form.duration,
-                    flag=flag,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc, {"duration": "days"})
-            else:
-                messages.success(request, f"Sanction recorded for {person.public_name}.")
-                return redirect("moderation:member", username=person.username)
+        if response := submit_form_action(
+            request,
+            form,
+            lambda data: services.member_sanction(
+                user=person,
+                actor=request.user,
+                kind=data["kind"],
+                reason=data["reason"],
+                duration=form.duration,
+                flag=flag,
+            ),
+            success=f"Sanction recorded for {person.public_name}.",
+            redirect_to=reverse("moderation:member", kwargs={"username": person.username}),
+            field_map={"duration": "days"},
+        ):
+            return response
     context = {
         "person": person,
         "form": form,
