@@ -73,6 +73,7 @@ from .whoosh_scoring import (
     flatten_unions,
     top_results,
 )
+from .whoosh_vector import VectorScorer, compile_query
 
 __all__ = ["RamWhooshBackend", "WhooshBackend", "build_schema", "ranking_weights"]
 
@@ -158,6 +159,8 @@ class _BaseWhooshBackend(SearchBackend):
     weights (default: settings.PEERDESK_SEARCH_RANKING per query; False: text relevance only).
     ``synonyms`` adds site-specific groups to analysis.SYNONYM_GROUPS. ``common_terms_min_docs``
     is the index size from which common words stop selecting documents on their own.
+    ``vectorized`` scores plain-word queries with NumPy (whoosh_vector.py); False keeps
+    Whoosh's matchers for every query (tests compare the two).
     """
 
     def __init__(
@@ -171,8 +174,10 @@ class _BaseWhooshBackend(SearchBackend):
         ranking: Mapping[str, float] | bool | None = None,
         synonyms: Iterable[Iterable[str]] = (),
         common_terms_min_docs: int = COMMON_TERMS_MIN_DOCS,
+        vectorized: bool = True,
     ):
         self.path = path
+        self.vectorized = vectorized
         self.common_terms_min_docs = common_terms_min_docs
         self.lock_timeout = lock_timeout
         self.limitmb = limitmb
@@ -197,6 +202,7 @@ class _BaseWhooshBackend(SearchBackend):
             fixed = {**DEFAULT_RANKING, **ranking}
             weights = lambda: fixed  # noqa: E731
         self._weighting = SignalWeighting(BM25F(**BM25_PARAMS[self.relevance["weights"]]), weights)
+        self._vector_scorer = VectorScorer(self._weighting)
         self._synonyms: dict[str, tuple[str, ...]] = {}
         if self.relevance["synonyms"]:
             self._synonyms = synonym_map(
@@ -598,14 +604,14 @@ class _BaseWhooshBackend(SearchBackend):
         # match cost seconds at 100k documents. Below the sample size — every narrow
         # query — the counts are exact.
         limit = max(page * page_size, FACET_SAMPLE)
-        results = self._run(searcher, q, allowed, excluded, limit)
+        results, total = self._run(searcher, q, allowed, excluded, limit)
         self._configure_highlighting(results)
         start = (page - 1) * page_size
         hits = [self._hit(hit) for hit in results[start : start + page_size]]
         return SearchResults(
             query=query,
             hits=hits,
-            total=self._total(results, allowed),
+            total=total,
             page=page,
             page_size=page_size,
             facets=self._facets(searcher, [docnum for _, docnum in results.top_n[:FACET_SAMPLE]]),
@@ -618,15 +624,26 @@ class _BaseWhooshBackend(SearchBackend):
         allowed: set[int] | None,
         excluded: set[int] | None,
         limit: int,
-    ) -> Any:
-        """The top ``limit`` results of ``q``, through the common-terms rewrite when it applies
-        and finds anything."""
+    ) -> tuple[Any, int]:
+        """The top ``limit`` results of ``q`` and the number of matches, through the
+        common-terms rewrite when it applies and finds anything. Plain-word queries are scored
+        a posting list at a time (whoosh_vector.py); anything else by Whoosh's matchers."""
         fast = self._with_common_terms_optional(q, searcher.reader())
-        if fast is not None:
-            results = top_results(searcher, flatten_unions(fast), allowed, excluded, limit)
-            if not results.is_empty():
-                return results
-        return top_results(searcher, flatten_unions(q), allowed, excluded, limit)
+        for candidate in (fast, q):
+            if candidate is None:
+                continue
+            flat = flatten_unions(candidate)
+            node = compile_query(flat, searcher) if self.vectorized else None
+            if node is not None:
+                results, total = self._vector_scorer.top(
+                    searcher, flat, node, allowed, excluded, limit
+                )
+            else:
+                results = top_results(searcher, flat, allowed, excluded, limit)
+                total = self._total(results, allowed)
+            if candidate is q or not results.is_empty():
+                return results, total
+        raise AssertionError("unreachable: the loop returns on q")
 
     @staticmethod
     def _total(results: Any, allowed: set[int] | None) -> int:
@@ -721,7 +738,7 @@ class _BaseWhooshBackend(SearchBackend):
         allowed, excluded = self._restrictions(searcher, filters)
         if allowed is not None and not allowed:
             return []
-        results = self._run(searcher, q, allowed, excluded, limit)
+        results, _total = self._run(searcher, q, allowed, excluded, limit)
         self._configure_highlighting(results)
         return [self._hit(hit) for hit in results]
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.matching import CoordMatcher
@@ -121,6 +122,25 @@ class _SignalFactors:
             + max(w["freshness"], 0.0)
         )
 
+    @functools.cached_property
+    def array(self) -> np.ndarray:
+        """Every document's factor at once (whoosh_vector.py), computed as ``_compute`` does."""
+        w, cols = self._weights, self._columns
+        size = len(cols["tier"])
+        factor = np.ones(size)
+        if w["tier"]:
+            factor += w["tier"] * _column_array(cols["tier"], size)
+        if w["votes"]:
+            factor += w["votes"] * np.log1p(np.maximum(_column_array(cols["votes"], size), 0))
+        if w["usage"]:
+            factor += w["usage"] * np.log1p(np.maximum(_column_array(cols["usage"], size), 0))
+        if w["freshness"]:
+            updated = _column_array(cols["updated_at"], size, dtype=np.int64)
+            age_days = np.maximum(self._now - updated, 0) / _MICROSECONDS_PER_DAY
+            half_life = max(w["freshness_half_life_days"], 1.0)
+            factor += w["freshness"] * np.power(0.5, age_days / half_life)
+        return factor
+
     def __call__(self, docnum: int) -> float:
         factor = self._cache.get(docnum)
         if factor is None:
@@ -145,6 +165,10 @@ class _SignalFactors:
         return factor
 
 
+def _column_array(column: Any, size: int, dtype: Any = np.float64) -> np.ndarray:
+    return np.fromiter(iter(column), dtype=dtype, count=size)
+
+
 class SignalWeighting(WeightingModel):
     """BM25F scaled by trust signals with weights read from settings at each query."""
 
@@ -160,6 +184,19 @@ class SignalWeighting(WeightingModel):
 
     def supports_block_quality(self) -> bool:
         return self._bm25.supports_block_quality()
+
+    def bm25_params(self, fieldname: str) -> tuple[float, float]:
+        """(K1, B) for ``fieldname``, as BM25F's scorer picks them."""
+        return self._bm25.K1, self._bm25._field_B.get(fieldname, self._bm25.B)
+
+    def factor_array(self, reader: Any) -> np.ndarray | None:
+        """Every document's trust factor in one segment, or None when no signal counts."""
+        if self._weights is None:
+            return None
+        weights = self._weights()
+        if not any(weights[k] for k in ("tier", "votes", "usage", "freshness")):
+            return None
+        return self._factors(reader, weights).array
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
         inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)

@@ -1,0 +1,181 @@
+"""Plain-word queries scored with NumPy (knowledge/search/whoosh_vector.py) must rank and score
+exactly as Whoosh's own matchers do when they score every match: same documents, same scores,
+same order, over several segments, with deleted documents and filters."""
+
+import dataclasses
+
+import pytest
+from whoosh import collectors, writing
+from whoosh import query as wq
+
+from knowledge.search import SearchFilters
+from knowledge.search.whoosh_backend import RamWhooshBackend
+from knowledge.search.whoosh_schema import fields_for
+from knowledge.search.whoosh_scoring import COORD_SCALE, CoordOr, flatten_unions
+from knowledge.search.whoosh_vector import AndMaybeNode, UnionNode, compile_query
+
+from .test_whoosh_scale import random_corpus
+
+QUERIES = [
+    "router",
+    "router reset",
+    "zigbee hub pairing",
+    "rooter firmware",  # a typo: the closest indexed spelling joins as a weaker alternative
+    "battery sensor cloud light blink",
+    "reboot",  # a synonym group, if the word is in one; else a word the index lacks
+    "nothingmatchesthis",
+]
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """600 documents in three segments, 40 of them replaced (deleted + re-added)."""
+    backend = RamWhooshBackend()
+    corpus = random_corpus(600)
+    for chunk in (corpus[:250], corpus[250:450], corpus[450:]):
+        with backend._writer(mergetype=writing.NO_MERGE) as writer:
+            for doc in chunk:
+                writer.add_document(**fields_for(doc))
+    replaced = [dataclasses.replace(doc, title=doc.title + " firmware") for doc in corpus[::15]]
+    with backend._writer(mergetype=writing.NO_MERGE) as writer:
+        for doc in replaced:
+            writer.update_document(**fields_for(doc))
+    return backend
+
+
+def exhaustive(searcher, q, limit, allowed=None, excluded=None):
+    """Whoosh's matchers scoring every match: (top_n, number of matches)."""
+    top = collectors.TopCollector(limit, usequality=False)
+    top.replace = 0
+    collector = collectors.FilterCollector(top, allow=allowed, restrict=excluded)
+    searcher.search_with_collector(q, collector)
+    results = collector.results()
+    return results.top_n, len(list(searcher.docs_for_query(q)))
+
+
+def assert_same_ranking(vector_top, whoosh_top):
+    assert [doc for _, doc in vector_top] == [doc for _, doc in whoosh_top]
+    for (vector_score, _), (whoosh_score, _) in zip(vector_top, whoosh_top, strict=True):
+        assert vector_score == pytest.approx(whoosh_score, rel=1e-9)
+
+
+def test_the_index_under_test_has_segments_and_deletions(backend):
+    with backend._searcher() as searcher:
+        assert len(searcher.leaf_searchers()) >= 3
+        assert searcher.reader().has_deletions()
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_plain_queries_score_exactly_as_whoosh_matchers(backend, text):
+    with backend._searcher() as searcher:
+        q = backend._query(text, searcher)
+        flat = flatten_unions(q)
+        node = compile_query(flat, searcher)
+        assert node is not None  # plain words never fall back to the matcher tree
+
+        results, total = backend._vector_scorer.top(searcher, flat, node, None, None, 20)
+        whoosh_top, whoosh_total = exhaustive(searcher, flat, 20)
+
+    assert_same_ranking(results.top_n, whoosh_top)
+    assert total == whoosh_total
+
+
+@pytest.mark.parametrize("text", ["router reset", "zigbee hub pairing", "battery sensor"])
+def test_common_words_rewrite_scores_exactly_as_whoosh_matchers(text):
+    backend = RamWhooshBackend(common_terms_min_docs=10)
+    backend.upsert(random_corpus(400, seed=11))
+    with backend._searcher() as searcher:
+        q = backend._with_common_terms_optional(backend._query(text, searcher), searcher.reader())
+        assert q is not None
+        flat = flatten_unions(q)
+        node = compile_query(flat, searcher)
+        assert isinstance(node, AndMaybeNode | UnionNode)
+
+        results, total = backend._vector_scorer.top(searcher, flat, node, None, None, 15)
+        whoosh_top, whoosh_total = exhaustive(searcher, flat, 15)
+
+    assert_same_ranking(results.top_n, whoosh_top)
+    assert total == whoosh_total
+
+
+def _terms(word, boost=1.0):
+    return [wq.Term(field, word, boost=boost) for field in ("title", "solution", "problem")]
+
+
+HAND_BUILT = {
+    "coordination bonus": CoordOr(
+        [*_terms("router"), *_terms("zigbee", 0.8), *_terms("blink")], scale=COORD_SCALE
+    ),
+    "boosted union": wq.Or([*_terms("battery"), *_terms("sensor")], boost=1.7),
+    "boosted coordination": CoordOr([*_terms("cloud"), *_terms("hub")], boost=0.5, scale=0.5),
+    "rare and common words": wq.AndMaybe(
+        CoordOr([*_terms("pairing"), *_terms("firmware")], scale=COORD_SCALE),
+        wq.Or([*_terms("router"), *_terms("light")], boost=1.3),
+    ),
+    "one present word": CoordOr([*_terms("router"), *_terms("nosuchword")], scale=COORD_SCALE),
+}
+
+
+@pytest.mark.parametrize("name", HAND_BUILT)
+def test_every_supported_shape_scores_exactly_as_whoosh_matchers(backend, name):
+    q = HAND_BUILT[name]
+    with backend._searcher() as searcher:
+        node = compile_query(q, searcher)
+        assert node is not None
+
+        results, total = backend._vector_scorer.top(searcher, q, node, None, None, 25)
+        whoosh_top, whoosh_total = exhaustive(searcher, q, 25)
+
+    assert_same_ranking(results.top_n, whoosh_top)
+    assert total == whoosh_total
+
+
+def test_filters_and_audiences_apply_as_in_whoosh(backend):
+    filters = SearchFilters(area="routers", audiences=("public",))
+    with backend._searcher() as searcher:
+        allowed, excluded = backend._restrictions(searcher, filters)
+        some = set(sorted(allowed)[::3])  # a narrower allowed set than the area's
+        flat = flatten_unions(backend._query("router reset firmware", searcher))
+        node = compile_query(flat, searcher)
+
+        results, total = backend._vector_scorer.top(searcher, flat, node, some, excluded, 10)
+        whoosh_top, _ = exhaustive(searcher, flat, 10, allowed=some, excluded=excluded)
+        matching = set(searcher.docs_for_query(flat)) & some
+
+    assert_same_ranking(results.top_n, whoosh_top)
+    assert total == len(matching)
+
+
+@pytest.mark.parametrize("text", ['"router reset"', "router NOT reset", "router AND reset"])
+def test_user_syntax_keeps_whoosh_matchers(backend, text):
+    with backend._searcher() as searcher:
+        flat = flatten_unions(backend._query(text, searcher))
+        assert compile_query(flat, searcher) is None
+
+    assert backend.search(text).total > 0
+
+
+def test_search_results_match_the_matcher_path(backend):
+    """The public search: the same hits, in the same order, from both paths."""
+    matchers = RamWhooshBackend(vectorized=False)
+    matchers._index = backend._index  # the very same index and docnums
+    for text in QUERIES:
+        vector = backend.search(text, page_size=10)
+        plain = matchers.search(text, page_size=10)
+        assert [hit.id for hit in vector.hits] == [hit.id for hit in plain.hits], text
+        assert vector.total >= len(vector.hits)
+
+
+def test_a_term_only_in_a_deleted_document_matches_nothing():
+    backend = RamWhooshBackend()
+    corpus = random_corpus(30)
+    unique = dataclasses.replace(corpus[0], title="quokka")
+    backend.upsert([unique, *corpus[1:]])
+    backend.delete([unique.id])
+    with backend._searcher() as searcher:
+        flat = flatten_unions(wq.Or([wq.Term("title", "quokka"), wq.Term("title", "router")]))
+        node = compile_query(flat, searcher)
+        results, total = backend._vector_scorer.top(searcher, flat, node, None, None, 50)
+        ids = {searcher.stored_fields(doc)["id"] for _, doc in results.top_n}
+    assert unique.id not in ids
+    assert total == len(ids)
