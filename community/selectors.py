@@ -72,15 +72,47 @@ def question_list(
     return qs
 
 
+def _visible_questions(viewer) -> QuerySet[Question]:
+    return Question.objects.filter(visible_posts_q(viewer)).filter(
+        routing.question_visibility_q(viewer)
+    )
+
+
+# What a page shows of a post's author (signature, comment lines): name, profile link, avatar.
+SHOWN_AUTHOR_FIELDS = frozenset({"id", "username", "display_name", "avatar"})
+
+
+def author_fields_not_shown(relation: str) -> list[str]:
+    """``relation``'s user columns a page does not show, for ``defer()``: a thread's authors and
+    commenters would otherwise each bring password hash, e-mail, bio and four dates to convert."""
+    return [
+        f"{relation}__{field.name}"
+        for field in User._meta.concrete_fields
+        if field.name not in SHOWN_AUTHOR_FIELDS
+    ]
+
+
 def question_get(*, viewer, pk: int) -> Question:
-    """One question for its thread page (404 if missing or not visible)."""
+    """One question with its tags and comments (404 if missing or not visible)."""
     qs = (
-        Question.objects.filter(visible_posts_q(viewer))
-        .filter(routing.question_visibility_q(viewer))
+        _visible_questions(viewer)
         .select_related("area", "author", "accepted_answer")
         .prefetch_related(
             "tags", Prefetch("comments", queryset=Comment.objects.select_related("author"))
         )
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+def question_get_for_thread(*, viewer, pk: int) -> Question:
+    """``question_get`` for the thread page: only the columns it shows (no Markdown source, no
+    accepted answer row, the author's shown columns) and no comments, which
+    ``comments_for_thread`` loads with the answers' in the same query."""
+    qs = (
+        _visible_questions(viewer)
+        .select_related("area", "author")
+        .defer("body", *author_fields_not_shown("author"))
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("slug")))
     )
     return get_object_or_404(qs, pk=pk)
 
@@ -108,6 +140,37 @@ def answer_list_for_question(*, viewer, question: Question) -> QuerySet[Answer]:
             F("validated_at").desc(nulls_last=True), "-is_accepted", "-score", "created_at", "id"
         )
     )
+
+
+def answer_list_for_thread(*, viewer, question: Question) -> QuerySet[Answer]:
+    """``answer_list_for_question`` for the thread page: no Markdown sources, the authors' shown
+    columns only, and no comments (``comments_for_thread`` loads them with the question's)."""
+    return (
+        answer_list_for_question(viewer=viewer, question=question)
+        .prefetch_related(None)
+        .defer("body", *author_fields_not_shown("author"))
+    )
+
+
+def comments_for_thread(
+    *, question: Question, answers: list[Answer]
+) -> tuple[list[Comment], dict[int, list[Comment]]]:
+    """The question's comments and those of ``answers`` keyed by answer id, oldest first, with
+    their authors' shown columns: one query for the whole page."""
+    rows = (
+        Comment.objects.filter(Q(question=question) | Q(answer__in=[a.pk for a in answers]))
+        .select_related("author")
+        .defer("body", *author_fields_not_shown("author"))
+        .order_by("created_at", "id")
+    )
+    on_question: list[Comment] = []
+    by_answer: dict[int, list[Comment]] = {a.pk: [] for a in answers}
+    for comment in rows:
+        if comment.answer_id is None:
+            on_question.append(comment)
+        else:
+            by_answer[comment.answer_id].append(comment)
+    return on_question, by_answer
 
 
 def answer_get(*, viewer, pk: int) -> Answer:

@@ -30,7 +30,7 @@ from .forms import (
     add_service_errors,
 )
 from .markdown import render_markdown
-from .models import Answer, Question
+from .models import Answer, Comment, Question
 from .ratelimit import RateLimited
 from .responses import action_error
 
@@ -72,7 +72,7 @@ def _answer_url(request: HttpRequest, answer: Answer) -> str:
     return _thread_url(answer.question_id, page=page, anchor=f"answer-{answer.pk}")
 
 
-def _set_fragment_inputs(answer: Answer) -> None:
+def _set_fragment_inputs(answer: Answer, comments: list[Comment]) -> None:
     """The plain values each cached piece of an answer shows (``{% cached_include %}`` takes no
     model instances): whatever is here is the fragment's cache key, so an edit, a vote, a hide or
     a new comment changes the key and the next render shows it."""
@@ -119,7 +119,7 @@ def _set_fragment_inputs(answer: Answer) -> None:
             "created_at": c.created_at,
             "author": {"username": c.author.username, "public_name": c.author.public_name},
         }
-        for c in answer.comments.all()
+        for c in comments
     )
 
 
@@ -183,6 +183,32 @@ def unanswered(request: HttpRequest) -> HttpResponse:
 # --- the thread -------------------------------------------------------------------------------
 
 
+def _resolved_user(request: HttpRequest):
+    """The signed-in user (or AnonymousUser) itself, also put back on ``request.user``.
+
+    ``request.user`` is a lazy proxy, and a thread render reads it ~1,500 times (rules, tags,
+    templates): each read through the proxy is an extra Python call."""
+    user = request.user
+    user.is_authenticated  # noqa: B018 (loads the user behind the proxy)
+    request.user = user = getattr(user, "_wrapped", user)
+    return user
+
+
+def _answer_page(request: HttpRequest, answers, page_number: int | None) -> Page:
+    """The page of answers to show. The first page (most visits) is read with one row more than
+    it holds instead of a COUNT first: when the thread fits on it, the rows are the count."""
+    per_page = settings.PEERDESK["ANSWERS_PAGE_SIZE"]
+    number = page_number or request.GET.get("page") or 1
+    if str(number) != "1":
+        return Paginator(answers, per_page).get_page(number)
+    rows = list(answers[: per_page + 1])
+    if len(rows) <= per_page:
+        return Paginator(rows, per_page).page(1)
+    page = Paginator(answers, per_page).page(1)
+    page.object_list = rows[:per_page]
+    return page
+
+
 def _render_thread(
     request: HttpRequest,
     question: Question,
@@ -193,12 +219,16 @@ def _render_thread(
     answer_preview: str = "",
     comment_draft: dict | None = None,
 ) -> HttpResponse:
-    viewer = request.user
-    page = Paginator(
-        selectors.answer_list_for_question(viewer=viewer, question=question),
-        settings.PEERDESK["ANSWERS_PAGE_SIZE"],
-    ).get_page(page_number or request.GET.get("page"))
+    viewer = _resolved_user(request)
+    page = _answer_page(
+        request,
+        selectors.answer_list_for_thread(viewer=viewer, question=question),
+        page_number,
+    )
     answers = list(page.object_list)
+    question.thread_comments, comments_by_answer = selectors.comments_for_thread(
+        question=question, answers=answers
+    )
     votes = selectors.user_votes_for(viewer=viewer, question=question, answers=answers)
     expert_ids = selectors.certified_user_ids(
         area=question.area, user_ids={question.author_id, *(a.author_id for a in answers)}
@@ -221,7 +251,7 @@ def _render_thread(
         answer.author_is_expert = answer.author_id in expert_ids
     _mark_source_site([question, *answers])
     for answer in answers:
-        _set_fragment_inputs(answer)
+        _set_fragment_inputs(answer, comments_by_answer[answer.pk])
 
     context = {
         "question": question,
@@ -238,8 +268,9 @@ def _render_thread(
 
 
 def question_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _resolved_user(request)
     try:
-        question = selectors.question_get(viewer=request.user, pk=pk)
+        question = selectors.question_get_for_thread(viewer=viewer, pk=pk)
     except Http404:
         # A duplicate merged into its canonical thread is hidden, but its address lives on.
         merged_into = selectors.question_merged_into_id(pk=pk)

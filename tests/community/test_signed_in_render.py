@@ -304,3 +304,69 @@ def test_a_fragment_never_serves_safe_markup_for_an_equal_plain_string(settings)
 
     assert "<b>Bold</b>" in trusted
     assert "<b>Bold</b>" not in typed and "&lt;b&gt;Bold&lt;/b&gt;" in typed
+
+
+def test_a_new_comment_on_the_question_shows_on_the_next_signed_in_render():
+    question = QuestionFactory()
+    AnswerFactory(question=question)
+    reader = client_for(UserFactory())
+    assert "Which router model?" not in thread_page(reader, question)
+
+    services.comment_create(author=UserFactory(), question=question, body="Which router model?")
+
+    page = thread_page(reader, question)
+    assert (
+        "Which router model?" in page[page.index('id="comments-q') : page.index("answers-heading")]
+    )
+
+
+def answers_heading(page: str) -> str:
+    start = page.index('id="answers-heading">') + len('id="answers-heading">')
+    return page[start : page.index("</h2>", start)]
+
+
+@pytest.mark.parametrize("total", [2, 3, 4, 7])
+def test_the_answer_count_and_pages_are_right_whether_or_not_the_thread_fits_on_one_page(
+    settings, total
+):
+    settings.PEERDESK = {**settings.PEERDESK, "ANSWERS_PAGE_SIZE": 3}
+    question = QuestionFactory()
+    AnswerFactory.create_batch(total, question=question)
+    reader = client_for(UserFactory())
+    url = reverse("community:question", kwargs={"pk": question.pk})
+
+    pages = [reader.get(url).content.decode()]
+    last_page = (total + 2) // 3
+    pages += [reader.get(f"{url}?page={n}").content.decode() for n in range(2, last_page + 1)]
+
+    assert all(answers_heading(page) == f"{total} answers" for page in pages)
+    shown = [page.count('class="post post-answer') for page in pages]
+    assert sum(shown) == total and shown[0] == min(total, 3)
+    assert ("?page=2" in pages[0]) == (total > 3)
+
+
+def test_an_authors_own_hidden_answer_is_counted_for_them_only():
+    question = QuestionFactory()
+    AnswerFactory(question=question)
+    hidden = AnswerFactory(question=question)
+    moderation_services.post_hide(post=hidden, actor=moderator(), reason="Spam")
+
+    assert answers_heading(thread_page(client_for(hidden.author), question)) == "2 answers"
+    assert answers_heading(thread_page(client_for(UserFactory()), question)) == "1 answer"
+
+
+def test_a_signed_in_thread_render_stays_within_its_query_budget(django_assert_max_num_queries):
+    question = QuestionFactory()
+    for _ in range(5):
+        answer = AnswerFactory(question=question)
+        services.comment_create(author=UserFactory(), answer=answer, body="Which model?")
+    services.comment_create(author=UserFactory(), question=question, body="Which firmware?")
+    reader = client_for(UserFactory())
+    thread_page(reader, question)
+
+    # Session, user, groups, question, tags, answers (no COUNT: they fit on the page), comments
+    # of the question and answers together, votes, experts, the viewer's certifications,
+    # notifications, knowledge (coverage, validations, corrections, articles), flags, routing,
+    # follow state.
+    with django_assert_max_num_queries(18):
+        thread_page(reader, question)
