@@ -1,6 +1,6 @@
 """Search latency on imported real data (IoT + Beer Stack Exchange dumps).
 
-Usage: .venv/bin/python bench/search_latency.py [--queries 500] [--name 100k]
+Usage: .venv/bin/python bench/search_latency.py [--queries 500] [--name 100k] [--matchers]
 Imports both dumps into a throwaway SQLite database, rebuilds the Whoosh index, then runs queries
 made from real question titles (first 4 words) and prints latency percentiles for the backend and for
 the search API endpoint (through Django's test client, no network).
@@ -23,15 +23,25 @@ def main() -> None:
         help="use a bench directory made by generate.py (its index and queries) instead of "
         "importing the dumps",
     )
+    parser.add_argument(
+        "--matchers",
+        action="store_true",
+        help="Whoosh only: score every query with Whoosh's matchers instead of the vectorized "
+        "scorer (knowledge/search/whoosh_vector.py), to compare the two on the same data",
+    )
     args = parser.parse_args()
     workdir = configure(args.name or "search")
 
+    from django.conf import settings
     from django.core.management import call_command
     from django.test import Client
 
     from community.models import Question
     from knowledge.search import get_backend, reset_backend
 
+    if args.matchers:
+        options = settings.PEERDESK_SEARCH.setdefault("OPTIONS", {})
+        options["vectorized"] = False
     rng = random.Random(42)
     if args.name:
         meta = json.loads((workdir / "meta.json").read_text())

@@ -83,6 +83,10 @@ TEXT_FIELDS = ("title", "solution", "problem", "tags")
 BODY_FIELDS = ("title", "solution", "problem")
 SNIPPET_FIELDS = ("solution", "problem")
 SNIPPET_FALLBACK_CHARS = 200
+# Highlighting re-analyses the stored text (tokenize, stem) of every hit shown: only the
+# start of a long answer is searched for the snippet's matches (Elasticsearch's
+# max_analyzed_offset, Lucene's maxDocCharsToAnalyze). A match past it shows the text's start.
+HIGHLIGHT_SCAN_CHARS = 2_000
 MAX_SIMILAR_TERMS = 32
 MAX_SIMILAR_CHARS = 4000
 # Each word becomes one clause per field: bound what a pasted log file can cost a query.
@@ -524,7 +528,7 @@ class _BaseWhooshBackend(SearchBackend):
         for field in SNIPPET_FIELDS:
             text = hit.get(field) or ""
             if text:
-                fragment = hit.highlights(field, text=text, top=2)
+                fragment = hit.highlights(field, text=text[:HIGHLIGHT_SCAN_CHARS], top=2)
                 if fragment:
                     return fragment
         for field in SNIPPET_FIELDS:

@@ -153,7 +153,7 @@ class VectorScorer:
 
     def _score(self, node: Node, leaf: Searcher, top: Searcher, size: int) -> _Scored:
         if isinstance(node, TermNode):
-            return self._score_term(node, leaf, top, size)
+            return self._union(UnionNode((node,), 1.0, None), leaf, top, size)
         if isinstance(node, AndMaybeNode):
             required = self._score(node.required, leaf, top, size)
             optional = self._score(node.optional, leaf, top, size)
@@ -164,15 +164,33 @@ class VectorScorer:
                 matching_terms=required.matching_terms + np.where(both, optional.matching_terms, 0),
                 term_count=required.term_count + optional.term_count,
             )
-        parts = [self._score(child, leaf, top, size) for child in node.children]
+        return self._union(node, leaf, top, size)
+
+    def _union(self, node: UnionNode, leaf: Searcher, top: Searcher, size: int) -> _Scored:
+        # Term children are summed in one pass (bincount over their concatenated postings);
+        # any other child is scored densely and added.
         scores = np.zeros(size)
-        matched = np.zeros(size, dtype=bool)
         matching_terms = np.zeros(size, dtype=np.int32)
-        for part in parts:
-            scores += part.scores
-            matched |= part.matched
-            matching_terms += part.matching_terms
-        term_count = sum(part.term_count for part in parts)
+        term_count = 0
+        ids_parts: list[np.ndarray] = []
+        value_parts: list[np.ndarray] = []
+        for child in node.children:
+            if isinstance(child, TermNode):
+                found = self._term_scores(child, leaf, top)
+                if found is not None:
+                    ids_parts.append(found[0])
+                    value_parts.append(found[1])
+                    term_count += 1
+            else:
+                part = self._score(child, leaf, top, size)
+                scores += part.scores
+                matching_terms += part.matching_terms
+                term_count += part.term_count
+        if ids_parts:
+            ids = np.concatenate(ids_parts)
+            scores += np.bincount(ids, weights=np.concatenate(value_parts), minlength=size)
+            matching_terms += np.bincount(ids, minlength=size).astype(np.int32)
+        matched = matching_terms > 0
         if node.boost != 1.0:
             scores *= node.boost
         if node.coord_scale is not None and term_count > 1:
@@ -183,29 +201,28 @@ class VectorScorer:
             scores = np.where(matched, sqr, 0.0)
         return _Scored(scores, matched, matching_terms, term_count)
 
-    def _score_term(self, node: TermNode, leaf: Searcher, top: Searcher, size: int) -> _Scored:
-        scores = np.zeros(size)
-        matched = np.zeros(size, dtype=bool)
+    def _term_scores(
+        self, node: TermNode, leaf: Searcher, top: Searcher
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(docnums, scores) of one term in one segment, or None when the segment lacks it
+        (Whoosh then builds no term matcher: it does not count for the coordination bonus)."""
         reader = leaf.reader()
         if (node.field, node.text) not in reader:
-            return _Scored(scores, matched, matched.astype(np.int32), 0)
+            return None
         ids, weights = _postings(reader, node.field, node.text)
         if reader.has_deletions() and ids.size:
             ids, weights = _without_deleted(reader, ids, weights)
-        bm25 = self._weighting.bm25_params(node.field)
+        k1, b = self._weighting.bm25_params(node.field)
         idf = top.idf(node.field, node.text)
         avgfl = top.avg_field_length(node.field) or 1
         lengths = _field_lengths(reader, node.field)[ids]
-        k1, b = bm25
         values = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
         factors = self._weighting.factor_array(reader)
         if factors is not None:
             values = values * factors[ids]
         if node.boost != 1.0:
             values = values * node.boost
-        scores[ids] = values
-        matched[ids] = True
-        return _Scored(scores, matched, matched.astype(np.int32), 1)
+        return ids, values
 
 
 # --- reading the index -------------------------------------------------------------------
@@ -243,7 +260,9 @@ def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarra
     return ids, weights
 
 
-def _read_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+def _read_blocks(
+    matcher: W3LeafMatcher,
+) -> tuple[np.ndarray, np.ndarray]:
     id_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
     postfile = matcher._postfile

@@ -179,3 +179,4 @@ def test_a_term_only_in_a_deleted_document_matches_nothing():
         ids = {searcher.stored_fields(doc)["id"] for _, doc in results.top_n}
     assert unique.id not in ids
     assert total == len(ids)
+
