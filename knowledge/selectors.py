@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
     Max,
@@ -174,15 +175,33 @@ def search_run(
 CORRECT_BELOW_HITS = 3
 
 
-def article_list_for_threads(*, viewer, question_ids) -> QuerySet[Article]:
-    """Articles promoted from the given threads that the viewer may see, oldest first (one query:
-    thread pages link to them by title and need no tags)."""
-    return (
-        article_list(viewer=viewer)
-        .filter(source_question_id__in=set(question_ids))
-        .prefetch_related(None)
-        .order_by("created_at", "id")
-    )
+# What a thread page shows of an article: its title and link, its status, and where it came from.
+THREAD_ARTICLE_FIELDS = ("title", "status", "source_answer", "source_question", "created_at")
+
+
+def thread_articles(
+    *, viewer, question_ids, covered_question_id: int | None = None
+) -> tuple[list[Article], Article | None]:
+    """The articles promoted from the given threads (oldest first) and the article that
+    ``covered_question_id``'s thread points to as now answering it, as the viewer may see them.
+
+    One query for a thread page's banner and answer panels, with only the columns they show."""
+    question_ids = set(question_ids)
+    qs = article_list(viewer=viewer).select_related(None).prefetch_related(None)
+    wanted = Q(source_question_id__in=question_ids)
+    if covered_question_id is not None:
+        qs = qs.annotate(
+            covers_thread=Exists(
+                QuestionCoverage.objects.filter(
+                    article=OuterRef("pk"), question_id=covered_question_id
+                )
+            )
+        )
+        wanted |= Q(covers_thread=True)
+    rows = list(qs.filter(wanted).only(*THREAD_ARTICLE_FIELDS).order_by("created_at", "id"))
+    articles = [article for article in rows if article.source_question_id in question_ids]
+    coverage = next((article for article in rows if getattr(article, "covers_thread", False)), None)
+    return articles, coverage
 
 
 def search_similar(*, viewer, text: str, limit: int = 5) -> list:
@@ -733,15 +752,6 @@ def answers_for_standing(*, viewer, question: Question) -> list[Answer]:
     for answer in answers:
         answer.question = question
     return answers
-
-
-def coverage_for_questions(*, viewer, question_ids) -> dict[int, Article]:
-    """The article each thread points to as now answering it, if the viewer may see it."""
-    visible = article_list(viewer=viewer).prefetch_related(None)
-    rows = QuestionCoverage.objects.filter(
-        question_id__in=set(question_ids), article__in=visible
-    ).select_related("article")
-    return {row.question_id: row.article for row in rows}
 
 
 def correction_get(*, pk: int) -> AnswerCorrection:

@@ -45,23 +45,21 @@ def thread_knowledge(context: template.Context, answers) -> dict[Any, Any]:
     """
     viewer = _viewer(context)
     answers = [a for a in answers if isinstance(a, Answer)]
-    result: dict[Any, Any] = {"articles": [], "coverage": None}
     page_question = context.get("question")
-    if isinstance(page_question, Question):
-        result["coverage"] = selectors.coverage_for_questions(
-            viewer=viewer, question_ids=[page_question.pk]
-        ).get(page_question.pk)
+    page_question_id = page_question.pk if isinstance(page_question, Question) else None
+    # One query serves the banner, the coverage note and every answer: an article's thread is
+    # its answer's thread, and the banner must also name articles whose answers sit on another
+    # page of the thread.
+    articles, coverage = selectors.thread_articles(
+        viewer=viewer,
+        question_ids={a.question_id for a in answers},
+        covered_question_id=page_question_id,
+    )
+    result: dict[Any, Any] = {"articles": articles, "coverage": coverage}
     if not answers:
         return result
     _prime_questions(context, answers)
     standings = selectors.answer_standings(answers=answers)
-    # One query serves the banner and every answer: an article's thread is its answer's thread,
-    # and the banner must also name articles whose answers sit on another page of the thread.
-    articles = list(
-        selectors.article_list_for_threads(
-            viewer=viewer, question_ids={a.question_id for a in answers}
-        )
-    )
     article_by_answer = {article.source_answer_id: article for article in articles}
     for answer in answers:
         standing = standings[answer.pk]
@@ -89,7 +87,6 @@ def thread_knowledge(context: template.Context, answers) -> dict[Any, Any]:
             result[correction.alternative_id].setdefault("recommended_over", []).append(
                 standing.answer
             )
-    result["articles"] = articles
     return result
 
 

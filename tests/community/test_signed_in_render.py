@@ -366,7 +366,40 @@ def test_a_signed_in_thread_render_stays_within_its_query_budget(django_assert_m
 
     # Session, user, groups, question, tags, answers (no COUNT: they fit on the page), comments
     # of the question and answers together, votes, experts, the viewer's certifications,
-    # notifications, knowledge (coverage, validations, corrections, articles), flags, routing,
-    # follow state.
-    with django_assert_max_num_queries(18):
+    # notifications, knowledge (validations, corrections, articles with the coverage), flags,
+    # routing, follow state.
+    with django_assert_max_num_queries(17):
         thread_page(reader, question)
+
+
+def banner_html(page: str) -> str:
+    return page[: page.index('class="post-layout"')]
+
+
+def test_a_thread_covered_by_another_threads_article_shows_it_on_the_next_signed_in_render():
+    from knowledge import services as knowledge_services
+
+    source = AnswerFactory()
+    area = source.question.area
+    thread = QuestionFactory(area=area)
+    merged, kept = AnswerFactory(question=thread), AnswerFactory(question=thread)
+    for answer in (source, merged, kept):
+        knowledge_services.answer_validate(answer=answer, validator=expert(area))
+    covering = Article.objects.get(source_answer=source)
+    own = Article.objects.get(source_answer=kept)
+    reader = client_for(UserFactory())
+    assert "answered by the knowledge-base article" not in thread_page(reader, thread)
+
+    knowledge_services.article_source_add(article=covering, answer=merged, actor=moderator())
+
+    promoted, coverage = banner_html(thread_page(reader, thread)).split(
+        "answered by the knowledge-base article"
+    )
+    assert own.get_absolute_url() in promoted and covering.get_absolute_url() not in promoted
+    assert covering.get_absolute_url() in coverage
+
+    knowledge_services.article_retire(article=covering, actor=moderator(), reason="v1 only")
+
+    banner = banner_html(thread_page(reader, thread))
+    assert "answered by the knowledge-base article" not in banner
+    assert own.get_absolute_url() in banner

@@ -633,9 +633,9 @@ def test_the_thread_knowledge_tag_costs_the_same_queries_for_3_and_20_answers(
         counts.append(queries)
     assert counts[0] == counts[1]
     # Two for the viewer's roles (the context processor; the tag reuses them), validations,
-    # corrections and articles, the thread's KB coverage when the page holds the question, and
-    # otherwise the question with its area and asker.
-    assert counts[1] <= (5 if with_page_question else 7), counts
+    # corrections, and articles (with the thread's KB coverage when the page holds the
+    # question), and otherwise the question with its area and asker.
+    assert counts[1] <= (4 if with_page_question else 7), counts
 
 
 def test_the_thread_knowledge_tag_returns_the_documented_shape(
