@@ -112,7 +112,7 @@ def question_get_for_thread(*, viewer, pk: int) -> Question:
         _visible_questions(viewer)
         .select_related("area", "author")
         .defer("body", *author_fields_not_shown("author"))
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("slug")))
+        .prefetch_related("tags")
     )
     return get_object_or_404(qs, pk=pk)
 

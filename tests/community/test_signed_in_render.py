@@ -403,3 +403,36 @@ def test_a_thread_covered_by_another_threads_article_shows_it_on_the_next_signed
     banner = banner_html(thread_page(reader, thread))
     assert "answered by the knowledge-base article" not in banner
     assert own.get_absolute_url() in banner
+
+
+def test_cached_include_refuses_a_model_instance_nested_in_a_plain_value():
+    question = QuestionFactory()
+    tpl = Template('{% load fragment_tags %}{% cached_include "community/_vote.html" post=post %}')
+
+    for nested in ({"author": question.author}, ({"pk": 1}, question), [question.pk, question]):
+        with pytest.raises(TemplateSyntaxError, match="plain values"):
+            tpl.render(Context({"post": nested}))
+
+
+def test_fragment_keys_tell_apart_values_that_only_differ_in_type():
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    def key(value):
+        return fragment_tags._key_repr("post", value)
+
+    assert key({"score": 1, "tags": ("a", "b")}) == key({"score": 1, "tags": ("a", "b")})
+    different = [
+        {"score": 1},
+        {"score": True},
+        {"score": "1"},
+        {"score": 1.0},
+        {"score": None},
+        {"score": (1,)},
+        {"score": [1]},
+        {"score": mark_safe("1")},
+        {mark_safe("score"): 1},
+    ]
+    assert len({key(value) for value in different}) == len(different)
+    with pytest.raises(TemplateSyntaxError, match="plain values"):
+        key({"label": gettext_lazy("Answers")})
