@@ -232,6 +232,13 @@ class _CoordMatcher(CoordMatcher):
 
 
 class CoordOr(wq.Or):
+    def apply(self, fn: Callable[[wq.Query], wq.Query]) -> wq.Query:
+        # Whoosh's CompoundQuery.apply rebuilds a query from its boost alone: every rewrite
+        # (synonyms, spelling alternatives) silently dropped the coordination bonus.
+        q = super().apply(fn)
+        q.scale, q.minmatch = self.scale, self.minmatch
+        return q
+
     def _matcher(self, subs: list[wq.Query], searcher: Searcher, context: Any) -> Any:
         matcher = DefaultOr(subs, boost=self.boost).matcher(searcher, context)
         if self.scale and any(True for _ in matcher.term_matchers()):

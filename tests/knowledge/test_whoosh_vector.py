@@ -180,3 +180,13 @@ def test_a_term_only_in_a_deleted_document_matches_nothing():
     assert unique.id not in ids
     assert total == len(ids)
 
+
+def test_the_coordination_bonus_survives_synonym_and_spelling_rewrites(backend):
+    """Whoosh's CompoundQuery.apply kept only the boost: rewriting a query for synonyms or
+    typos used to drop the bonus for documents that match more of the words."""
+    with backend._searcher() as searcher:
+        q = backend._query("rooter firmware blink", searcher)
+        assert isinstance(q, CoordOr)
+        assert q.scale == COORD_SCALE
+        node = compile_query(flatten_unions(q), searcher)
+        assert isinstance(node, UnionNode) and node.coord_scale == COORD_SCALE
