@@ -669,24 +669,23 @@ class _BaseWhooshBackend(SearchBackend):
         excluded: set[int] | None,
         limit: int,
     ) -> tuple[Any, int]:
-        """The top ``limit`` results of ``q`` and the number of matches, through the
-        common-terms rewrite when it applies and finds anything. Plain-word queries are scored
-        a posting list at a time (whoosh_vector.py); anything else by Whoosh's matchers."""
+        """The top ``limit`` results of ``q`` and the number of matches.
+
+        Plain-word queries are scored a posting list at a time (whoosh_vector.py), every word
+        in full at any index size: scoring every match that way costs no more than the
+        common-terms rewrite (measured at 100k, docs/search.md). Anything else runs through
+        Whoosh's matchers, with the common-terms rewrite when it applies and finds anything."""
+        flat = flatten_unions(q)
+        node = compile_query(flat, searcher) if self.vectorized else None
+        if node is not None:
+            return self._vector_scorer.top(searcher, flat, node, allowed, excluded, limit)
         fast = self._with_common_terms_optional(q, searcher.reader())
         for candidate in (fast, q):
             if candidate is None:
                 continue
-            flat = flatten_unions(candidate)
-            node = compile_query(flat, searcher) if self.vectorized else None
-            if node is not None:
-                results, total = self._vector_scorer.top(
-                    searcher, flat, node, allowed, excluded, limit
-                )
-            else:
-                results = top_results(searcher, flat, allowed, excluded, limit)
-                total = self._total(results, allowed)
+            results = top_results(searcher, flatten_unions(candidate), allowed, excluded, limit)
             if candidate is q or not results.is_empty():
-                return results, total
+                return results, self._total(results, allowed)
         raise AssertionError("unreachable: the loop returns on q")
 
     @staticmethod

@@ -3,9 +3,9 @@
 Whoosh runs a query through a tree of pure-Python matchers: each posting of each word costs
 several method calls (``id``, ``skip_to``, ``score``, quality checks), so a first-time query
 that matches a few thousand documents at 100k documents took 0.2-1 s, however well the tree
-prunes. What people type (words, no syntax) always parses to the same few shapes — a union
-of field terms, with the coordination bonus, and on a large index an "and maybe" of rare and
-common words (whoosh_backend.py) — so this module scores those shapes the way Whoosh's matchers
+prunes. What people type (words, no syntax) always parses to the same few shapes — unions of
+field terms, with the coordination bonus, and "and maybe" (the common-terms rewrite of
+whoosh_backend.py builds one) — so this module scores those shapes the way Whoosh's matchers
 do, the same BM25F, field lengths, trust factors and coordination formula, but one posting list
 at a time as arrays. Every match is scored (no pruning), so the ranking is exact and the total is
 an exact count. ``compile_query`` returns None for anything else (phrases, NOT, AND, ranges) and

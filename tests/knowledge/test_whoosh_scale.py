@@ -101,7 +101,7 @@ def test_each_trust_signal_scales_the_text_score_by_its_documented_factor(signal
 
 @pytest.mark.parametrize("text", ["router reset", "zigbee hub pairing cloud", "battery light"])
 def test_the_common_terms_rewrite_keeps_the_exact_order_of_what_it_matches(text):
-    backend = RamWhooshBackend(common_terms_min_docs=1)
+    backend = RamWhooshBackend(common_terms_min_docs=1, vectorized=False)
     backend.upsert(random_corpus(600))
 
     with backend._searcher() as searcher:
@@ -116,8 +116,25 @@ def test_the_common_terms_rewrite_keeps_the_exact_order_of_what_it_matches(text)
     assert [hit.id for hit in backend.search(text).hits] == expected
 
 
-def test_a_common_word_only_reorders_what_the_rarer_words_match():
+# The common-terms rewrite serves queries that run through Whoosh's matchers (user syntax);
+# plain words are scored with arrays (whoosh_vector.py), every word in full.
+
+
+def test_plain_words_count_in_full_on_a_large_index():
     backend = RamWhooshBackend(common_terms_min_docs=1)
+    backend.upsert(
+        [doc(pk, f"Router note {pk}") for pk in range(1, 400)]
+        + [doc(500, "Zigbee pairing", "Pair the zigbee hub."), doc(501, "Router zigbee bridge")]
+    )
+
+    found = backend.search("router zigbee", page_size=5)
+
+    assert found.total == 401
+    assert found.hits[0].id == "article:501"
+
+
+def test_a_common_word_only_reorders_what_the_rarer_words_match():
+    backend = RamWhooshBackend(common_terms_min_docs=1, vectorized=False)
     backend.upsert(
         [doc(pk, f"Router note {pk}") for pk in range(1, 400)]  # "router" is everywhere
         + [doc(500, "Zigbee pairing", "Pair the zigbee hub."), doc(501, "Router zigbee bridge")]
@@ -130,7 +147,7 @@ def test_a_common_word_only_reorders_what_the_rarer_words_match():
 
 
 def test_a_query_of_common_words_only_is_led_by_its_rarest_words():
-    backend = RamWhooshBackend(common_terms_min_docs=1)
+    backend = RamWhooshBackend(common_terms_min_docs=1, vectorized=False)
     backend.upsert(
         [doc(pk, "Router firmware", "light") for pk in range(1, 120)]
         + [doc(pk, "Router reset", "light") for pk in range(120, 241)]
@@ -147,7 +164,7 @@ def test_a_query_of_common_words_only_is_led_by_its_rarest_words():
 
 
 def test_the_whole_query_runs_when_the_rare_words_match_nothing_the_filters_allow():
-    backend = RamWhooshBackend(common_terms_min_docs=1)
+    backend = RamWhooshBackend(common_terms_min_docs=1, vectorized=False)
     backend.upsert(
         [doc(pk, "Router reset", area="routers") for pk in range(1, 300)]
         + [doc(500, "Zigbee pairing", area="hubs"), doc(501, "Router light", area="lights")]
