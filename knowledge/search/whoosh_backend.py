@@ -19,6 +19,7 @@ import html
 import itertools
 import logging
 import math
+import mmap
 import multiprocessing
 import os
 import re
@@ -36,6 +37,7 @@ from django.conf import settings
 from whoosh import highlight, qparser, writing
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex, LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Hit, Searcher
@@ -807,6 +809,29 @@ class _BaseWhooshBackend(SearchBackend):
         return [(term, max(score / best, 0.1)) for score, _, term in top]
 
 
+class _MappedSegmentStorage(FileStorage):
+    """A file storage whose compound segment files are read straight from a memory map.
+
+    Whoosh's own mmap path copies each part of a compound segment into a BytesIO
+    (``filedb/compound.py``): a private copy of the whole index in every process, 440 MiB per
+    web worker at 100k documents. Handing Whoosh the map itself as the segment's file keeps
+    reads in shared, reclaimable page cache and as fast (C-level ``seek``/``read``).
+    """
+
+    def __init__(self, path: str):
+        # supports_mmap=False makes CompoundStorage read parts through the file it is given.
+        super().__init__(path, supports_mmap=False)
+
+    def open_file(self, name: str, **kwargs: Any) -> StructFile:
+        if not name.endswith(".seg"):
+            return super().open_file(name, **kwargs)
+        with open(self._fpath(name), "rb") as file:
+            if os.fstat(file.fileno()).st_size == 0:
+                return super().open_file(name, **kwargs)
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        return StructFile(mapped, name=name, **kwargs)
+
+
 class _PrivateRamStorage(RamStorage):
     """Whoosh's RamStorage keeps writer scratch files in a fixed ``/tmp/MAIN.tmp`` shared by
     every process, so parallel test runs delete each other's files mid-commit. Keep the
@@ -886,7 +911,7 @@ class WhooshBackend(_BaseWhooshBackend):
                 new_dir = self._new_sibling()
                 FileStorage(str(new_dir)).create_index(self.schema)
                 self._swap_in(new_dir)
-            self._ix = FileStorage(str(self._live)).open_index(schema=self.schema)
+            self._ix = _MappedSegmentStorage(str(self._live)).open_index(schema=self.schema)
             self._opened_target = self._target()
             return self._ix
 
