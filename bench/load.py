@@ -86,12 +86,23 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def worker_rss_mb(master: subprocess.Popen) -> list[float]:
-    """Resident memory of each gunicorn worker (children of the master), in MiB."""
+def worker_rss_mb(master: subprocess.Popen) -> list[tuple[float, float]]:
+    """(resident, anonymous) memory of each gunicorn worker (children of the master), in MiB.
+
+    Resident memory counts the pages of the memory-mapped search index a worker has read; those
+    are the OS page cache, shared by every worker and reclaimable. Anonymous memory is the
+    worker's own."""
     out = subprocess.run(
-        ["ps", "-o", "rss=", "--ppid", str(master.pid)], capture_output=True, text=True, check=False
+        ["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True, check=False
     ).stdout
-    return [int(kb) / 1024 for kb in out.split()]
+    figures = []
+    for pid in out.split():
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        figures.append(
+            (int(fields["VmRSS"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024)
+        )
+    return figures
 
 
 def check_paths(base: str, paths: list[str], *, headers: dict | None = None) -> None:
@@ -334,7 +345,7 @@ def print_results(
     for label, stats in results["endpoints"].items():
         print(format_row(label, stats))
     print(f"cold start (spawn → first 200): {results['cold_start_s']:.2f} s")
-    rss = ", ".join(f"{mb:.0f}" for mb in results["worker_rss_mb"])
+    rss = ", ".join(f"{rss:.0f} ({anon:.0f} anonymous)" for rss, anon in results["worker_rss_mb"])
     print(f"web worker RSS after {results['requests_served']:,} requests: {rss} MiB")
     if counts:
         print(f"\nSQL queries per page ({who}; first render / repeat visit)")
