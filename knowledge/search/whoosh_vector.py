@@ -30,6 +30,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import WrappingMatcher
 from whoosh.query.compound import DefaultOr
+from whoosh.reading import TermNotFound
 from whoosh.searching import Results, Searcher
 from whoosh.util.numeric import byte_to_length
 
@@ -91,6 +92,16 @@ def compile_query(q: wq.Query, searcher: Searcher) -> Node | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """One segment of the searcher, as a query's scoring sees it."""
+
+    reader: Any
+    top: Searcher  # global statistics (idf, average field lengths) come from the whole index
+    size: int
+    factors: np.ndarray | None  # each document's trust factor, None when no signal counts
+
+
 @dataclass
 class _Scored:
     """One node's result over one segment: dense arrays indexed by the segment's docnums."""
@@ -128,7 +139,8 @@ class VectorScorer:
             size = reader.doc_count_all()
             if not size:
                 continue
-            scored = self._score(node, leaf, searcher, size)
+            segment = _Segment(reader, searcher, size, self._weighting.factor_array(reader))
+            scored = self._score(node, segment)
             keep = scored.matched
             if allowed_mask is not None:
                 keep = keep & allowed_mask[offset : offset + size]
@@ -151,12 +163,12 @@ class VectorScorer:
 
     # --- scoring -------------------------------------------------------------------------
 
-    def _score(self, node: Node, leaf: Searcher, top: Searcher, size: int) -> _Scored:
+    def _score(self, node: Node, segment: _Segment) -> _Scored:
         if isinstance(node, TermNode):
-            return self._union(UnionNode((node,), 1.0, None), leaf, top, size)
+            return self._union(UnionNode((node,), 1.0, None), segment)
         if isinstance(node, AndMaybeNode):
-            required = self._score(node.required, leaf, top, size)
-            optional = self._score(node.optional, leaf, top, size)
+            required = self._score(node.required, segment)
+            optional = self._score(node.optional, segment)
             both = required.matched & optional.matched
             return _Scored(
                 scores=required.scores + np.where(both, optional.scores, 0.0),
@@ -164,11 +176,12 @@ class VectorScorer:
                 matching_terms=required.matching_terms + np.where(both, optional.matching_terms, 0),
                 term_count=required.term_count + optional.term_count,
             )
-        return self._union(node, leaf, top, size)
+        return self._union(node, segment)
 
-    def _union(self, node: UnionNode, leaf: Searcher, top: Searcher, size: int) -> _Scored:
+    def _union(self, node: UnionNode, segment: _Segment) -> _Scored:
         # Term children are summed in one pass (bincount over their concatenated postings);
         # any other child is scored densely and added.
+        size = segment.size
         scores = np.zeros(size)
         matching_terms = np.zeros(size, dtype=np.int32)
         term_count = 0
@@ -176,13 +189,13 @@ class VectorScorer:
         value_parts: list[np.ndarray] = []
         for child in node.children:
             if isinstance(child, TermNode):
-                found = self._term_scores(child, leaf, top)
+                found = self._term_scores(child, segment)
                 if found is not None:
                     ids_parts.append(found[0])
                     value_parts.append(found[1])
                     term_count += 1
             else:
-                part = self._score(child, leaf, top, size)
+                part = self._score(child, segment)
                 scores += part.scores
                 matching_terms += part.matching_terms
                 term_count += part.term_count
@@ -202,14 +215,15 @@ class VectorScorer:
         return _Scored(scores, matched, matching_terms, term_count)
 
     def _term_scores(
-        self, node: TermNode, leaf: Searcher, top: Searcher
+        self, node: TermNode, segment: _Segment
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, scores) of one term in one segment, or None when the segment lacks it
         (Whoosh then builds no term matcher: it does not count for the coordination bonus)."""
-        reader = leaf.reader()
-        if (node.field, node.text) not in reader:
+        reader, top = segment.reader, segment.top
+        found = _postings(reader, node.field, node.text)
+        if found is None:
             return None
-        ids, weights = _postings(reader, node.field, node.text)
+        ids, weights = found
         if reader.has_deletions() and ids.size:
             ids, weights = _without_deleted(reader, ids, weights)
         k1, b = self._weighting.bm25_params(node.field)
@@ -217,9 +231,8 @@ class VectorScorer:
         avgfl = top.avg_field_length(node.field) or 1
         lengths = _field_lengths(reader, node.field)[ids]
         values = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
-        factors = self._weighting.factor_array(reader)
-        if factors is not None:
-            values = values * factors[ids]
+        if segment.factors is not None:
+            values = values * segment.factors[ids]
         if node.boost != 1.0:
             values = values * node.boost
         return ids, values
@@ -228,8 +241,9 @@ class VectorScorer:
 # --- reading the index -------------------------------------------------------------------
 
 
-def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(docnums, weights) of a term in one segment, deleted documents included."""
+def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(docnums, weights) of a term in one segment, deleted documents included, or None when
+    the segment lacks the term."""
     cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = reader.__dict__.setdefault(
         "_peerdesk_postings", OrderedDict()
     )
@@ -237,7 +251,10 @@ def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarra
     if found is not None:
         cache.move_to_end((field, text))
         return found
-    matcher = reader.postings(field, text)
+    try:
+        matcher = reader.postings(field, text)
+    except TermNotFound:
+        return None
     while isinstance(matcher, WrappingMatcher):  # deletions are filtered by the caller
         matcher = matcher.child
     if isinstance(matcher, W3LeafMatcher):
