@@ -152,6 +152,8 @@ COMMON_TERM_FRACTION = 0.01
 RESULTS_CACHE_SIZE = 1024
 # Filter sets kept per searcher (each distinct facet selection is one entry).
 DOCSET_CACHE_SIZE = 64
+# Query words whose synonyms and closest spelling are kept per index reader.
+ALTERNATIVES_CACHE_SIZE = 20_000
 
 
 def _facet_key(name: str, key: Any) -> str | None:
@@ -453,7 +455,13 @@ class _BaseWhooshBackend(SearchBackend):
         return wq.AndMaybe(matching, wq.Or(common, boost=q.boost))
 
     def _alternatives(self, reader: Any) -> Callable[[str, str], list[tuple[str, float]]]:
-        cache: dict[str, list[tuple[str, float]]] = {}
+        # Kept with the reader (a changed index is a new reader): finding a spelling means a
+        # Levenshtein walk of the term dictionary, and searches repeat their words.
+        cache: dict[str, list[tuple[str, float]]] = reader.__dict__.setdefault(
+            "_peerdesk_alternatives", {}
+        )
+        if len(cache) > ALTERNATIVES_CACHE_SIZE:
+            cache.clear()
 
         def lookup(fieldname: str, text: str) -> list[tuple[str, float]]:
             found = cache.get(text)
