@@ -629,7 +629,7 @@ def expert_profile_update(
 ) -> ExpertProfile:
     """Update one's directory card. Only experts and staff have one; the alias and the opt-in
     are for staff. Raises PermissionDenied, ValidationError."""
-    from .services import _tags_for, normalize_tag_names
+    from .services import normalize_tag_names, tags_get_or_create
 
     if not rules.is_directory_member(user):
         raise PermissionDenied("Only certified experts and staff have a directory card.")
@@ -652,7 +652,7 @@ def expert_profile_update(
     profile.directory_opt_in = bool(directory_opt_in) and is_staff
     profile.updated_at = timezone.now()
     profile.save()
-    profile.skills.set(_tags_for(normalize_tag_names(skills)))
+    profile.skills.set(tags_get_or_create(normalize_tag_names(skills)))
     return profile
 
 

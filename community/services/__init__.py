@@ -7,7 +7,7 @@ One module per topic; callers import this package (``from community import servi
 certifications); private helpers shared between them live in ``_common``.
 """
 
-from ._common import _tags_for  # noqa: F401  community.routing still imports this private helper
+from ._common import tags_get_or_create
 from .members import (
     AVATAR_CONTENT_TYPES,
     certification_grant,
@@ -67,5 +67,6 @@ __all__ = [
     "question_move",
     "question_set_urgent",
     "question_unlock",
+    "tags_get_or_create",
     "vote_cast",
 ]

@@ -1,5 +1,5 @@
-"""Private helpers shared by the community service modules (and, for ``_tags_for``, by
-``community.routing``)."""
+"""Helpers shared by the community service modules; ``tags_get_or_create`` is public (routing
+sets expert skills with it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from .. import events
 from ..models import Question, Tag
 
 
-def _tags_for(names: list[str]) -> list[Tag]:
+def tags_get_or_create(names: list[str]) -> list[Tag]:
+    """The tags of these (normalized) slugs, in order, creating the missing ones."""
     existing = {t.slug: t for t in Tag.objects.filter(slug__in=names)}
     missing = [Tag(slug=n) for n in names if n not in existing]
     if missing:

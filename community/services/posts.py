@@ -26,7 +26,7 @@ from ..models import (
     QuestionRevision,
     User,
 )
-from ._common import _clean_text, _tags_for, _thread_changed
+from ._common import _clean_text, _thread_changed, tags_get_or_create
 
 MAX_TAGS = 5
 
@@ -116,7 +116,7 @@ def question_create(
         updated_at=now,
         last_activity_at=now,
     )
-    question.tags.set(_tags_for(tag_names))
+    question.tags.set(tags_get_or_create(tag_names))
     QuestionRevision.objects.create(
         question=question,
         number=1,
@@ -155,7 +155,7 @@ def question_edit(
     question.title, question.body, question.body_html = title, body, render_markdown(body)
     question.updated_at = question.last_activity_at = now
     question.save(update_fields=["title", "body", "body_html", "updated_at", "last_activity_at"])
-    question.tags.set(_tags_for(tag_names))
+    question.tags.set(tags_get_or_create(tag_names))
     number = (
         question.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
