@@ -568,6 +568,20 @@ class _BaseWhooshBackend(SearchBackend):
         results.fragmenter = highlight.ContextFragmenter(
             maxchars=SNIPPET_FALLBACK_CHARS, surround=60
         )
+        # Whoosh's highlighter asks for the query's indexed terms of a field once per snippet
+        # (a walk of the query and a dictionary lookup per term): find them once per page.
+        # (Asked for every field at once, Whoosh's existing_terms keeps only the first field's.)
+        by_field: dict[str | None, set[Any]] = {}
+        find_terms = results.query_terms
+
+        def query_terms(expand: bool = False, fieldname: str | None = None) -> set[Any]:
+            if not expand:
+                return find_terms(expand=expand, fieldname=fieldname)
+            if fieldname not in by_field:
+                by_field[fieldname] = find_terms(expand=True, fieldname=fieldname)
+            return by_field[fieldname]
+
+        results.query_terms = query_terms
 
     @staticmethod
     def _snippet(hit: Hit) -> str:
