@@ -190,3 +190,30 @@ def test_the_coordination_bonus_survives_synonym_and_spelling_rewrites(backend):
         assert q.scale == COORD_SCALE
         node = compile_query(flatten_unions(q), searcher)
         assert isinstance(node, UnionNode) and node.coord_scale == COORD_SCALE
+
+
+def test_every_posting_list_reads_as_whoosh_reads_it(backend):
+    """Block reading skips the positions: ids and weights must still be Whoosh's, for lists of
+    one posting, a few, and many blocks."""
+    from knowledge.search.whoosh_vector import _postings
+
+    with backend._searcher() as searcher:
+        for leaf, _offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            reader.__dict__.pop("_peerdesk_postings", None)
+            for field in ("title", "solution", "problem"):
+                for text in list(reader.field_terms(field)):
+                    matcher = reader.postings(field, text)
+                    expected_ids, expected_weights = [], []
+                    while matcher.is_active():
+                        expected_ids.append(matcher.id())
+                        expected_weights.append(matcher.weight())
+                        matcher.next()
+                    ids, weights = _postings(reader, field, text)
+                    live = [i for i in ids.tolist() if not reader.is_deleted(i)]
+                    assert live == expected_ids, (field, text)
+                    assert [
+                        w
+                        for i, w in zip(ids.tolist(), weights.tolist(), strict=True)
+                        if not reader.is_deleted(i)
+                    ] == expected_weights
