@@ -154,6 +154,8 @@ RESULTS_CACHE_SIZE = 1024
 DOCSET_CACHE_SIZE = 64
 # Query words whose synonyms and closest spelling are kept per index reader.
 ALTERNATIVES_CACHE_SIZE = 20_000
+# Documents whose facet labels (area, type, tier, tags) are kept per index reader.
+FACET_LABELS_CACHE_SIZE = 50_000
 
 
 def _facet_key(name: str, key: Any) -> str | None:
@@ -734,16 +736,32 @@ class _BaseWhooshBackend(SearchBackend):
 
     @staticmethod
     def _count_facets(reader: Any, docnums: list[int], counters: dict[str, Counter[str]]) -> None:
-        columns = {
-            name: reader.column_reader(name, translate=True) for name in ("area", "type", "tier")
-        }
+        # A document's facet labels, kept with the reader (a changed index is a new reader):
+        # the best hits of different searches overlap, and each read is a column lookup per
+        # facet plus a term vector.
+        cache: dict[int, tuple[tuple[str, str], ...]] = reader.__dict__.setdefault(
+            "_peerdesk_facet_labels", {}
+        )
+        columns: dict[str, Any] = {}
         for docnum in docnums:
-            for name, column in columns.items():
-                label = _facet_key(name, column[docnum])
-                if label is not None:
-                    counters[name][label] += 1
-            if reader.has_vector(docnum, "tags"):
-                counters["tag"].update(t for t, _ in reader.vector_as("weight", docnum, "tags"))
+            labels = cache.get(docnum)
+            if labels is None:
+                if not columns:
+                    columns.update(
+                        (name, reader.column_reader(name, translate=True))
+                        for name in ("area", "type", "tier")
+                    )
+                found = [
+                    (name, _facet_key(name, column[docnum])) for name, column in columns.items()
+                ]
+                if reader.has_vector(docnum, "tags"):
+                    found += [("tag", t) for t, _ in reader.vector_as("weight", docnum, "tags")]
+                labels = tuple((name, label) for name, label in found if label is not None)
+                if len(cache) >= FACET_LABELS_CACHE_SIZE:
+                    cache.clear()
+                cache[docnum] = labels
+            for name, label in labels:
+                counters[name][label] += 1
 
     def suggest(self, text: str, *, limit: int = 5) -> list[str]:
         words = _WORD_RE.findall((text or "")[:MAX_QUERY_CHARS].lower())[:MAX_SUGGEST_WORDS]
