@@ -39,10 +39,11 @@ from .whoosh_scoring import CoordOr, SignalWeighting
 
 # Whoosh stores a field's length in one byte (a lossy log scale); this table decodes them all.
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-# Decoded posting lists kept per segment reader: common words recur across queries and a
-# long list costs ~20 µs per 128-posting block to unpickle. Short lists are cheap to re-read.
+# Decoded posting lists kept per segment reader, least recently used out first: words recur
+# across searches, and reading a list costs a term lookup and a matcher (~50-100 µs) plus
+# ~6 µs per 128-posting block. Each entry is counted with its dictionary overhead.
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
-CACHE_MIN_POSTINGS = 512
+CACHE_ENTRY_OVERHEAD_BYTES = 300
 
 
 @dataclass(frozen=True)
@@ -267,15 +268,17 @@ def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarra
             weight_list.append(matcher.weight())
             matcher.next()
         ids, weights = np.array(id_list, dtype=np.int64), np.array(weight_list)
-    if ids.size >= CACHE_MIN_POSTINGS:
-        cache[(field, text)] = (ids, weights)
-        cached_bytes = reader.__dict__.get("_peerdesk_postings_bytes", 0)
-        cached_bytes += ids.nbytes + weights.nbytes
-        while cached_bytes > POSTINGS_CACHE_BYTES and len(cache) > 1:
-            _, (old_ids, old_weights) = cache.popitem(last=False)
-            cached_bytes -= old_ids.nbytes + old_weights.nbytes
-        reader.__dict__["_peerdesk_postings_bytes"] = cached_bytes
+    cache[(field, text)] = (ids, weights)
+    cached_bytes = reader.__dict__.get("_peerdesk_postings_bytes", 0) + _entry_bytes(ids, weights)
+    while cached_bytes > POSTINGS_CACHE_BYTES and len(cache) > 1:
+        _, (old_ids, old_weights) = cache.popitem(last=False)
+        cached_bytes -= _entry_bytes(old_ids, old_weights)
+    reader.__dict__["_peerdesk_postings_bytes"] = cached_bytes
     return ids, weights
+
+
+def _entry_bytes(ids: np.ndarray, weights: np.ndarray) -> int:
+    return ids.nbytes + weights.nbytes + CACHE_ENTRY_OVERHEAD_BYTES
 
 
 def _read_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
@@ -336,13 +339,15 @@ def _ids_and_weights(data: bytes) -> tuple[Any, Any]:
 def _without_deleted(
     reader: Any, ids: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    live = reader.__dict__.get("_peerdesk_live")
-    if live is None:
+    # Keyed by the number of deletions too, should Whoosh ever hand back a reader it reused.
+    deleted_count = reader.doc_count_all() - reader.doc_count()
+    cached = reader.__dict__.get("_peerdesk_live")
+    if cached is None or cached[0] != deleted_count:
         live = np.ones(reader.doc_count_all(), dtype=bool)
         deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)
         live[deleted] = False
-        reader.__dict__["_peerdesk_live"] = live
-    keep = live[ids]
+        cached = reader.__dict__["_peerdesk_live"] = (deleted_count, live)
+    keep = cached[1][ids]
     return ids[keep], weights[keep]
 
 
