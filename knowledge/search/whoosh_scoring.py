@@ -7,6 +7,8 @@ import copy
 import datetime as dt
 import functools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -165,6 +167,29 @@ class _SignalFactors:
         return factor
 
 
+# Arrays computed from a segment (decoded postings, field lengths, trust factors) are kept per
+# segment, not per reader: Whoosh opens a new reader for every segment after any commit (its
+# reader reuse never matches), while a segment never changes once written (deletions are kept
+# apart). Without this, every edit cost each web process seconds of recomputation at 100k.
+SEGMENT_CACHES = 64
+_segment_caches: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_segment_caches_lock = threading.Lock()
+
+
+def segment_cache(reader: Any) -> dict[str, Any]:
+    """A dict for values computed from ``reader``'s segment, shared by every reader of it."""
+    segment_id = reader.segment().segment_id()
+    with _segment_caches_lock:
+        cache = _segment_caches.get(segment_id)
+        if cache is None:
+            cache = _segment_caches[segment_id] = {}
+            while len(_segment_caches) > SEGMENT_CACHES:
+                _segment_caches.popitem(last=False)
+        else:
+            _segment_caches.move_to_end(segment_id)
+        return cache
+
+
 def _column_array(column: Any, size: int, dtype: Any = np.float64) -> np.ndarray:
     return np.fromiter(iter(column), dtype=dtype, count=size)
 
@@ -190,13 +215,20 @@ class SignalWeighting(WeightingModel):
         return self._bm25.K1, self._bm25._field_B.get(fieldname, self._bm25.B)
 
     def factor_array(self, reader: Any) -> np.ndarray | None:
-        """Every document's trust factor in one segment, or None when no signal counts."""
+        """Every document's trust factor in one segment, or None when no signal counts
+        (kept with the segment: see ``segment_cache``)."""
         if self._weights is None:
             return None
         weights = self._weights()
         if not any(weights[k] for k in ("tier", "votes", "usage", "freshness")):
             return None
-        return self._factors(reader, weights).array
+        day = dt.datetime.now(dt.UTC).date().toordinal()
+        key = (tuple(sorted(weights.items())), day)
+        cached: dict[Any, np.ndarray] = segment_cache(reader).setdefault("factors", {})
+        if key not in cached:
+            cached.clear()  # another day's or another ranking's factors
+            cached[key] = self._factors(reader, weights).array
+        return cached[key]
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
         inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)
@@ -210,8 +242,10 @@ class SignalWeighting(WeightingModel):
     @staticmethod
     def _factors(reader: Any, weights: dict[str, float]) -> _SignalFactors:
         # One cache per segment reader, weights and day: a long-lived searcher keeps it until
-        # the index changes; freshness moves by the day.
-        now = datetime_to_long(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        # the index changes. Freshness is measured from the start of the UTC day (as the results
+        # cache is keyed), so every reader of a segment computes the same factors that day.
+        today = dt.datetime.now(dt.UTC).replace(tzinfo=None).date()
+        now = datetime_to_long(dt.datetime.combine(today, dt.time.min))
         key = (tuple(sorted(weights.items())), now // _MICROSECONDS_PER_DAY)
         cached = getattr(reader, "_peerdesk_factors", None)
         if cached is None or cached[0] != key:

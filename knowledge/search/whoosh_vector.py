@@ -35,13 +35,13 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Results, Searcher
 from whoosh.util.numeric import byte_to_length
 
-from .whoosh_scoring import CoordOr, SignalWeighting
+from .whoosh_scoring import CoordOr, SignalWeighting, segment_cache
 
 # Whoosh stores a field's length in one byte (a lossy log scale); this table decodes them all.
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-# Decoded posting lists kept per segment reader, least recently used out first: words recur
-# across searches, and reading a list costs a term lookup and a matcher (~50-100 µs) plus
-# ~6 µs per 128-posting block. Each entry is counted with its dictionary overhead.
+# Decoded posting lists kept per segment (whoosh_scoring.segment_cache), least recently used
+# out first: words recur across searches, and reading a list costs a term lookup and a matcher
+# (~50-100 µs) plus ~6 µs per 128-posting block. Each entry counts its dictionary overhead.
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
 CACHE_ENTRY_OVERHEAD_BYTES = 300
 
@@ -246,8 +246,9 @@ class VectorScorer:
 def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(docnums, weights) of a term in one segment, deleted documents included, or None when
     the segment lacks the term."""
-    cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = reader.__dict__.setdefault(
-        "_peerdesk_postings", OrderedDict()
+    segment = segment_cache(reader)
+    cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = segment.setdefault(
+        "postings", OrderedDict()
     )
     found = cache.get((field, text))
     if found is not None:
@@ -269,11 +270,11 @@ def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarra
             matcher.next()
         ids, weights = np.array(id_list, dtype=np.int64), np.array(weight_list)
     cache[(field, text)] = (ids, weights)
-    cached_bytes = reader.__dict__.get("_peerdesk_postings_bytes", 0) + _entry_bytes(ids, weights)
+    cached_bytes = segment.get("postings_bytes", 0) + _entry_bytes(ids, weights)
     while cached_bytes > POSTINGS_CACHE_BYTES and len(cache) > 1:
         _, (old_ids, old_weights) = cache.popitem(last=False)
         cached_bytes -= _entry_bytes(old_ids, old_weights)
-    reader.__dict__["_peerdesk_postings_bytes"] = cached_bytes
+    segment["postings_bytes"] = cached_bytes
     return ids, weights
 
 
@@ -353,7 +354,7 @@ def _without_deleted(
 
 def _field_lengths(reader: Any, field: str) -> np.ndarray:
     """Every document's length of ``field`` in one segment, as Whoosh's scorer reads it."""
-    cache: dict[str, np.ndarray] = reader.__dict__.setdefault("_peerdesk_lengths", {})
+    cache: dict[str, np.ndarray] = segment_cache(reader).setdefault("lengths", {})
     found = cache.get(field)
     if found is None:
         size = reader.doc_count_all()

@@ -195,12 +195,13 @@ def test_the_coordination_bonus_survives_synonym_and_spelling_rewrites(backend):
 def test_every_posting_list_reads_as_whoosh_reads_it(backend):
     """Block reading skips the positions: ids and weights must still be Whoosh's, for lists of
     one posting, a few, and many blocks."""
+    from knowledge.search.whoosh_scoring import segment_cache
     from knowledge.search.whoosh_vector import _postings
 
     with backend._searcher() as searcher:
         for leaf, _offset in searcher.leaf_searchers():
             reader = leaf.reader()
-            reader.__dict__.pop("_peerdesk_postings", None)
+            segment_cache(reader).pop("postings", None)
             for field in ("title", "solution", "problem"):
                 for text in list(reader.field_terms(field)):
                     matcher = reader.postings(field, text)
@@ -217,3 +218,33 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
                         for i, w in zip(ids.tolist(), weights.tolist(), strict=True)
                         if not reader.is_deleted(i)
                     ] == expected_weights
+
+
+def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
+    """After any commit Whoosh opens new readers for every segment; what was computed from an
+    unchanged segment (postings, lengths, trust factors) is kept, and results stay exact."""
+    from knowledge.search.whoosh_scoring import segment_cache
+
+    backend = RamWhooshBackend()
+    corpus = random_corpus(300, seed=3)
+    backend.upsert(corpus[:250])
+    backend.search("router reset")
+    with backend._searcher() as searcher:
+        (first_reader,) = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+        kept = segment_cache(first_reader)
+        assert kept["lengths"] and kept["factors"] and kept["postings"]
+
+    with backend._writer(mergetype=writing.NO_MERGE) as writer:  # a second segment
+        for doc in corpus[250:]:
+            writer.add_document(**fields_for(doc))
+    found = backend.search("router reset", page_size=20)
+
+    with backend._searcher() as searcher:
+        readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+        assert first_reader not in readers  # a new reader of the same segment...
+        assert segment_cache(readers[0]) is kept  # ...sharing what was computed from it
+        q = flatten_unions(backend._query("router reset", searcher))
+        whoosh_top, whoosh_total = exhaustive(searcher, q, 20)
+        hits = [searcher.document_number(id=hit.id) for hit in found.hits]
+    assert hits == [doc for _, doc in whoosh_top]
+    assert found.total == whoosh_total
