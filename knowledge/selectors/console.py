@@ -1,8 +1,9 @@
-"""Knowledge reads for pages and API, filtered by what the viewer may see."""
+"""The CSR agent console: its search over public and internal documents, each hit enriched with
+what an agent needs to trust and paste it (tier, validators, freshness, plain text, related
+threads), and the articles agents recorded as used for a case."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import html
 import re
@@ -14,208 +15,27 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     Max,
     OuterRef,
-    Prefetch,
     Q,
-    QuerySet,
     Subquery,
     Value,
     When,
     Window,
 )
 from django.db.models.functions import RowNumber
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from community import routing
 from community.models import Answer, PostStatus, Question
-from community.rules import is_staff_member
 
-from . import rules
-from .diffs import FieldDiff, diff_fields, diff_lines
-from .models import (
-    AnswerCorrection,
-    Article,
-    ArticleRevision,
-    ArticleSource,
-    ArticleUsage,
-    QuestionCoverage,
-    Validation,
-)
-from .search.base import DOC_TYPE_LABELS, SearchFilters, SearchHit, SearchResults
-from .standing import NO_TIER_LABEL, AnswerStanding, build_standing
-from .standing import TIER_LABELS as STANDING_TIER_LABELS
-
-
-def article_list(*, viewer, area=None, tag=None) -> QuerySet[Article]:
-    """Articles the viewer may read: published (or in review) public ones for everyone; all,
-    internal included, for staff (CSRs, moderators, admins)."""
-    qs = Article.objects.select_related("area", "source_question").prefetch_related("tags")
-    if not is_staff_member(viewer):
-        qs = qs.filter(status__in=Article.VISIBLE_STATUSES)
-    if not rules.can_view_internal_articles(viewer):
-        # Customers never see internal articles, in any status (see rules.can_view_article).
-        qs = qs.filter(audience=Article.Audience.PUBLIC)
-    if area is not None:
-        qs = qs.filter(area=area)
-    if tag is not None:
-        qs = qs.filter(tags=tag)
-    return qs
-
-
-def article_get(*, viewer, pk: int) -> Article:
-    """One article with its provenance (404 when missing or not visible to the viewer)."""
-    qs = (
-        article_list(viewer=viewer)
-        .select_related(
-            "source_answer__author",
-            "source_answer__question__author",
-            "approved_revision",
-            "source_question__author",
-        )
-        .prefetch_related(
-            Prefetch(
-                "source_answer__validations",
-                queryset=Validation.objects.select_related("validator", "revision").order_by(
-                    "-created_at"
-                ),
-            ),
-            Prefetch(
-                "sources",
-                queryset=ArticleSource.objects.select_related(
-                    "answer__author", "answer__question", "revision", "added_by"
-                ),
-            ),
-        )
-    )
-    return get_object_or_404(qs, pk=pk)
-
-
-def article_revisions(*, article: Article) -> QuerySet[ArticleRevision]:
-    return article.revisions.select_related("author", "answer_revision").order_by("-number")
-
-
-def validations_by_answer(*, answers: list[Answer]) -> dict[int, list[Validation]]:
-    """Active and stale validations of ``answers`` (one query), newest first, keyed by answer id."""
-    result: dict[int, list[Validation]] = defaultdict(list)
-    qs = (
-        Validation.objects.filter(answer__in=[a.pk for a in answers])
-        .exclude(status=Validation.Status.REVOKED)
-        .select_related("validator", "revision")
-        .order_by("-created_at")
-    )
-    for validation in qs:
-        result[validation.answer_id].append(validation)
-    return result
-
-
-def articles_by_answer(*, viewer, answers: list[Answer]) -> dict[int, Article]:
-    """The article each answer was promoted into, if the viewer may see it (one query)."""
-    qs = article_list(viewer=viewer).filter(source_answer__in=[a.pk for a in answers])
-    return {article.source_answer_id: article for article in qs}
-
-
-def validation_get(*, pk: int) -> Validation:
-    return get_object_or_404(
-        Validation.objects.select_related("answer__question", "validator"), pk=pk
-    )
-
-
-def search_run(
-    *,
-    viewer,
-    query: str,
-    area: str | None = None,
-    tag: str | None = None,
-    type: str | None = None,  # mirrors SearchFilters.type and the ?type= parameter
-    page: int = 1,
-    page_size: int = 10,
-    tier: str | None = None,
-    correct: bool = True,
-) -> SearchResults:
-    """Search articles and threads as ``viewer`` (``area``/``tag`` are slugs, ``type`` a DOC_TYPE,
-    ``tier`` a search.base.TIERS name).
-
-    Customers see public documents only; staff also see internal ones. When the query finds
-    fewer than CORRECT_BELOW_HITS and its spelling correction finds as many, the corrected results
-    come back with ``corrected_query`` set (``correct=False``: "search instead for" the exact
-    words). Reads the search index.
-    """
-    # Imported here like services.search_sync: the backend module loads lazily from settings.
-    from .search import get_backend
-
-    audiences = ("public", "internal") if is_staff_member(viewer) else ("public",)
-    filters = SearchFilters(
-        area=area or None,
-        tag=tag or None,
-        type=type or None,
-        audiences=audiences,
-        tier=tier or None,
-    )
-    backend = get_backend()
-    page, page_size = max(1, page), max(1, page_size)
-    results = backend.search(query, filters=filters, page=page, page_size=page_size)
-    if not correct or results.total >= CORRECT_BELOW_HITS:
-        return results
-    suggestion = next(iter(backend.suggest(query, limit=1)), "")
-    if not suggestion or suggestion.lower() == (query or "").strip().lower():
-        return results
-    corrected = backend.search(suggestion, filters=filters, page=page, page_size=page_size)
-    # Typo tolerance may already have found the same documents; the corrected words match
-    # them exactly, so they win ties (and tell the reader what was searched).
-    if corrected.total == 0 or corrected.total < results.total:
-        return results
-    return dataclasses.replace(corrected, query=query, corrected_query=suggestion)
-
-
-CORRECT_BELOW_HITS = 3
-
-
-# What a thread page shows of an article: its title and link, its status, and where it came from.
-THREAD_ARTICLE_FIELDS = ("title", "status", "source_answer", "source_question", "created_at")
-
-
-def thread_articles(
-    *, viewer, question_ids, covered_question_id: int | None = None
-) -> tuple[list[Article], Article | None]:
-    """The articles promoted from the given threads (oldest first) and the article that
-    ``covered_question_id``'s thread points to as now answering it, as the viewer may see them.
-
-    One query for a thread page's banner and answer panels, with only the columns they show."""
-    question_ids = set(question_ids)
-    qs = article_list(viewer=viewer).select_related(None).prefetch_related(None)
-    wanted = Q(source_question_id__in=question_ids)
-    if covered_question_id is not None:
-        qs = qs.annotate(
-            covers_thread=Exists(
-                QuestionCoverage.objects.filter(
-                    article=OuterRef("pk"), question_id=covered_question_id
-                )
-            )
-        )
-        wanted |= Q(covers_thread=True)
-    rows = list(qs.filter(wanted).only(*THREAD_ARTICLE_FIELDS).order_by("created_at", "id"))
-    articles = [article for article in rows if article.source_question_id in question_ids]
-    coverage = next((article for article in rows if getattr(article, "covers_thread", False)), None)
-    return articles, coverage
-
-
-def search_similar(*, viewer, text: str, limit: int = 5) -> list:
-    """Articles and threads resembling ``text`` (a question being typed), as ``viewer`` may see them.
-
-    Reads the search index; returns SearchHits.
-    """
-    from .search import get_backend
-
-    audiences = ("public", "internal") if is_staff_member(viewer) else ("public",)
-    return get_backend().similar(text, filters=SearchFilters(audiences=audiences), limit=limit)
-
-
-# --- Agent console ----------------------------------------------------------------------------
+from .. import rules
+from ..models import Article, ArticleUsage, Validation
+from ..search.base import DOC_TYPE_LABELS, SearchFilters, SearchHit
+from ..standing import NO_TIER_LABEL
+from ..standing import TIER_LABELS as STANDING_TIER_LABELS
+from .articles import article_list
 
 CONSOLE_PAGE_SIZE = 10
 CONSOLE_MAX_PAGE_SIZE = 20
@@ -661,7 +481,7 @@ def console_search(*, viewer, query: str, limit: int = CONSOLE_PAGE_SIZE) -> Con
 
     Raises PermissionDenied unless ``viewer`` may use the console. Reads the search index.
     """
-    from .search import get_backend
+    from ..search import get_backend
 
     rules.check_use_console(viewer)
     query = (query or "").strip()
@@ -696,209 +516,4 @@ def article_usage_recent(*, user, limit: int = CONSOLE_RECENT) -> list[Article]:
         )
         .select_related("area")
         .order_by("-last_used_at", "-id")[:limit]
-    )
-
-
-# --- Trust: standing, coverage, the review queue, revision diffs (issue 3) ---------------------
-
-
-def answer_standings(*, answers) -> dict[int, AnswerStanding]:
-    """Each answer's standing (tiers with who/when, corrections), keyed by answer id.
-
-    Two queries for any number of answers; ``answer.question`` (with its author) must already be
-    loaded, as thread pages and the selectors below do.
-    """
-    answers = list(answers)
-    if not answers:
-        return {}
-    ids = [a.pk for a in answers]
-    validations: dict[int, list[Validation]] = defaultdict(list)
-    for validation in (
-        Validation.objects.filter(answer_id__in=ids)
-        .exclude(status=Validation.Status.REVOKED)
-        .select_related("validator", "revision")
-        .order_by("-created_at", "-id")
-    ):
-        validations[validation.answer_id].append(validation)
-    corrections = {
-        c.answer_id: c
-        for c in AnswerCorrection.objects.filter(answer_id__in=ids, reversed_at__isnull=True)
-        .select_related("corrector", "alternative__author")
-        .order_by("created_at")
-    }
-    return {
-        a.pk: build_standing(a, validations=validations[a.pk], correction=corrections.get(a.pk))
-        for a in answers
-    }
-
-
-def answer_get_for_standing(*, viewer, pk: int) -> Answer:
-    """One answer the viewer may see, with its question and asker loaded for
-    ``answer_standings`` (404 if missing or hidden from the viewer)."""
-    from django.db.models import prefetch_related_objects
-
-    from community import selectors as community_selectors
-
-    answer = community_selectors.answer_get(viewer=viewer, pk=pk)
-    prefetch_related_objects([answer], "question__author")
-    return answer
-
-
-def answers_for_standing(*, viewer, question: Question) -> list[Answer]:
-    """A thread's answers (in thread order) ready for ``answer_standings``."""
-    from community import selectors as community_selectors
-
-    answers = list(community_selectors.answer_list_for_question(viewer=viewer, question=question))
-    for answer in answers:
-        answer.question = question
-    return answers
-
-
-def correction_get(*, pk: int) -> AnswerCorrection:
-    return get_object_or_404(
-        AnswerCorrection.objects.select_related("answer__question", "corrector"), pk=pk
-    )
-
-
-def article_sources(*, article: Article) -> list[ArticleSource]:
-    """An article's merged answers (beyond the primary), oldest first."""
-    return list(
-        article.sources.select_related(
-            "answer__author", "answer__question", "revision", "added_by"
-        ).order_by("added_at", "id")
-    )
-
-
-@dataclass(frozen=True)
-class ReviewSourceDiff:
-    """How one source answer moved since the revision the article publishes."""
-
-    answer: Answer
-    approved_number: int
-    current_number: int
-    lines: tuple
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    article: Article
-    diffs: tuple[ReviewSourceDiff, ...]
-
-
-def review_queue(*, viewer) -> list[ReviewItem]:
-    """Articles waiting for review, oldest change first, each with the diff of every source
-    answer between its approved revision and its current text (a fixed number of queries).
-
-    Raises PermissionDenied unless the viewer may see the queue.
-    """
-    rules.check_view_review_queue(viewer)
-    articles = list(
-        Article.objects.filter(status=Article.Status.NEEDS_REVIEW)
-        .select_related("area", "source_answer__question", "approved_revision")
-        .prefetch_related(
-            Prefetch(
-                "sources",
-                queryset=ArticleSource.objects.select_related("answer__question", "revision"),
-            )
-        )
-        .order_by("updated_at", "id")
-    )
-    items = []
-    for article in articles:
-        pairs = []
-        if article.source_answer_id:
-            pairs.append((article.source_answer, article.approved_revision))
-        pairs.extend((source.answer, source.revision) for source in article.sources.all())
-        diffs = tuple(
-            ReviewSourceDiff(
-                answer=answer,
-                approved_number=revision.number,
-                current_number=answer.revision_count,
-                lines=diff_lines(revision.body, answer.body),
-            )
-            for answer, revision in pairs
-        )
-        items.append(ReviewItem(article=article, diffs=diffs))
-    return items
-
-
-def article_revision_diff(
-    *, viewer, article: Article, from_number: int, to_number: int
-) -> tuple[ArticleRevision, ArticleRevision, list[FieldDiff]]:
-    """Two revisions of ``article`` and the diff of title, problem and solution between them.
-
-    Raises PermissionDenied unless the viewer may see the history; Http404 for a missing number.
-    """
-    rules.check_view_article_history(viewer, article)
-    revisions = {
-        r.number: r
-        for r in article.revisions.select_related("author").filter(
-            number__in={from_number, to_number}
-        )
-    }
-    if from_number not in revisions or to_number not in revisions:
-        raise Http404("No such revision.")
-    before, after = revisions[from_number], revisions[to_number]
-    fields = ("title", "problem", "solution")
-    return (
-        before,
-        after,
-        diff_fields(
-            {name: getattr(before, name) for name in fields},
-            {name: getattr(after, name) for name in fields},
-        ),
-    )
-
-
-def standings_for_articles(*, articles) -> dict[int, AnswerStanding]:
-    """Standings of the articles' primary source answers, keyed by answer id.
-
-    Two queries when the articles were loaded with ``source_answer`` and
-    ``source_question__author`` (as ``article_list_with_sources`` does), one more otherwise.
-    """
-    articles = [a for a in articles if a.source_answer_id]
-    if not articles:
-        return {}
-    if all(Article.source_answer.is_cached(a) for a in articles):
-        answers = []
-        for article in articles:
-            answer = article.source_answer
-            answer.question = article.source_question  # the primary's thread is the article's
-            answers.append(answer)
-    else:
-        answers = Answer.objects.filter(
-            pk__in={a.source_answer_id for a in articles}
-        ).select_related("question__author")
-    return answer_standings(answers=answers)
-
-
-def article_list_with_sources(*, viewer, area=None, tag=None) -> QuerySet[Article]:
-    """``article_list`` with what ``standings_for_articles`` needs joined in (API lists)."""
-    return article_list(viewer=viewer, area=area, tag=tag).select_related(
-        "source_answer", "source_question__author"
-    )
-
-
-# --- Search log -------------------------------------------------------------------------------
-
-SEARCH_GAP_DAYS = 30
-
-
-def search_gaps(*, days: int = SEARCH_GAP_DAYS, limit: int = 100) -> list[dict]:
-    """Queries that found nothing in the last ``days``, most frequent first (one query).
-
-    Each row: ``normalized``, ``example`` (one typed form), ``count``, ``last_seen``. Searches
-    whose typo was auto-corrected into hits are not gaps (their hit_count is the shown hits).
-    """
-    from django.utils import timezone
-
-    from .models import SearchQueryLog
-
-    since = timezone.now() - dt.timedelta(days=days)
-    return list(
-        SearchQueryLog.objects.filter(hit_count=0, created_at__gte=since)
-        .exclude(normalized="")
-        .values("normalized")
-        .annotate(count=Count("id"), last_seen=Max("created_at"), example=Max("query"))
-        .order_by("-count", "-last_seen", "normalized")[:limit]
     )
