@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from whoosh import qparser
 from whoosh import query as wq
+from whoosh.columns import NumericColumn
 from whoosh.matching import CoordMatcher
 from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F, BaseScorer, WeightingModel
@@ -131,13 +132,13 @@ class _SignalFactors:
         size = len(cols["tier"])
         factor = np.ones(size)
         if w["tier"]:
-            factor += w["tier"] * _column_array(cols["tier"], size)
+            factor += w["tier"] * column_array(cols["tier"], size)
         if w["votes"]:
-            factor += w["votes"] * np.log1p(np.maximum(_column_array(cols["votes"], size), 0))
+            factor += w["votes"] * np.log1p(np.maximum(column_array(cols["votes"], size), 0))
         if w["usage"]:
-            factor += w["usage"] * np.log1p(np.maximum(_column_array(cols["usage"], size), 0))
+            factor += w["usage"] * np.log1p(np.maximum(column_array(cols["usage"], size), 0))
         if w["freshness"]:
-            updated = _column_array(cols["updated_at"], size, dtype=np.int64)
+            updated = column_array(cols["updated_at"], size, dtype=np.int64)
             age_days = np.maximum(self._now - updated, 0) / _MICROSECONDS_PER_DAY
             half_life = max(w["freshness_half_life_days"], 1.0)
             factor += w["freshness"] * np.power(0.5, age_days / half_life)
@@ -190,8 +191,28 @@ def segment_cache(reader: Any) -> dict[str, Any]:
         return cache
 
 
-def _column_array(column: Any, size: int, dtype: Any = np.float64) -> np.ndarray:
-    return np.fromiter(iter(column), dtype=dtype, count=size)
+def column_array(column: Any, size: int, dtype: Any = np.float64) -> np.ndarray:
+    """Every document's value of a column, as Whoosh's reader returns them one by one.
+
+    Numeric columns (fixed-size big-endian values, then the default for documents past the
+    last one written) are read in one slice; a translated column's distinct values go through
+    its translation once each. Anything else is iterated: one Python call per document, ~1 s
+    for seven columns at 100k documents."""
+    translate = getattr(column, "_translate", None)
+    raw = column.raw_column() if translate is not None else column
+    if type(raw) is not NumericColumn.Reader or raw._reverse:
+        return np.fromiter(iter(column), dtype=dtype, count=size)
+    kind = "f" if raw._typecode in "fd" else ("u" if raw._typecode.isupper() else "i")
+    stored = np.frombuffer(
+        raw._dbfile.get(raw._basepos, raw._count * raw._fixedlen),
+        dtype=np.dtype(f">{kind}{raw._fixedlen}"),
+    )
+    values = np.full(size, raw._default, dtype=stored.dtype.newbyteorder("="))
+    values[: min(raw._count, size)] = stored[:size]
+    if translate is not None:
+        distinct, positions = np.unique(values, return_inverse=True)
+        values = np.array([translate(value.item()) for value in distinct])[positions]
+    return values.astype(dtype)
 
 
 class SignalWeighting(WeightingModel):

@@ -35,7 +35,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Results, Searcher
 from whoosh.util.numeric import byte_to_length
 
-from .whoosh_scoring import CoordOr, SignalWeighting, segment_cache
+from .whoosh_scoring import CoordOr, SignalWeighting, column_array, segment_cache
 
 # Whoosh stores a field's length in one byte (a lossy log scale); this table decodes them all.
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -362,7 +362,7 @@ def _field_lengths(reader: Any, field: str) -> np.ndarray:
         if column is None:
             found = np.zeros(size)
         else:
-            found = _BYTE_LENGTHS[np.fromiter(column, dtype=np.uint8, count=size)]
+            found = _BYTE_LENGTHS[column_array(column, size, dtype=np.uint8)]
         cache[field] = found
     return found
 

@@ -4,9 +4,11 @@ same order, over several segments, with deleted documents and filters."""
 
 import dataclasses
 
+import numpy as np
 import pytest
 from whoosh import collectors, writing
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 
 from knowledge.search import SearchFilters
 from knowledge.search.whoosh_backend import RamWhooshBackend
@@ -248,3 +250,27 @@ def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
         hits = [searcher.document_number(id=hit.id) for hit in found.hits]
     assert hits == [doc for _, doc in whoosh_top]
     assert found.total == whoosh_total
+
+
+def test_columns_read_in_one_slice_equal_whoosh_s_values(backend):
+    from knowledge.search.whoosh_scoring import column_array
+
+    with backend._searcher() as searcher:
+        for leaf, _offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            size = reader.doc_count_all()
+            for name, translate in [
+                ("tier", True),
+                ("votes", True),
+                ("usage", True),
+                ("updated_at", False),
+            ]:
+                column = reader.column_reader(name, translate=translate)
+                expected = [column[i] for i in range(size)]
+                assert column_array(column, size, dtype=np.int64).tolist() == expected, name
+            for field in ("title", "solution", "problem"):
+                column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                if column is None:  # no document has this field in the segment
+                    continue
+                expected = [column[i] for i in range(size)]
+                assert column_array(column, size, dtype=np.uint8).tolist() == expected, field
