@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import math
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -168,26 +169,33 @@ class _SignalFactors:
         return factor
 
 
-# Arrays computed from a segment (decoded postings, field lengths, trust factors) are kept per
+# Arrays computed from a segment (decoded postings, field lengths) are kept per
 # segment, not per reader: Whoosh opens a new reader for every segment after any commit (its
 # reader reuse never matches), while a segment never changes once written (deletions are kept
 # apart). Without this, every edit cost each web process seconds of recomputation at 100k.
+# Keys pair a token of the index (stable across its searchers' refreshes) with the segment id:
+# Whoosh draws segment ids from the global ``random``, which a seeded program can repeat.
 SEGMENT_CACHES = 64
-_segment_caches: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_segment_caches: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 _segment_caches_lock = threading.Lock()
 
 
-def segment_cache(reader: Any) -> dict[str, Any]:
-    """A dict for values computed from ``reader``'s segment, shared by every reader of it."""
-    segment_id = reader.segment().segment_id()
+def segment_cache(reader: Any, searcher: Searcher) -> dict[str, Any]:
+    """A dict for values computed from ``reader``'s segment, shared by every reader of it that
+    ``searcher``'s index opens (a new, unshared dict for a searcher opened without an index)."""
+    index = getattr(searcher, "_ix", None)
+    if index is None:
+        return {}
+    token = index.__dict__.setdefault("_peerdesk_token", uuid.uuid4().hex)
+    key = (token, reader.segment().segment_id())
     with _segment_caches_lock:
-        cache = _segment_caches.get(segment_id)
+        cache = _segment_caches.get(key)
         if cache is None:
-            cache = _segment_caches[segment_id] = {}
+            cache = _segment_caches[key] = {}
             while len(_segment_caches) > SEGMENT_CACHES:
                 _segment_caches.popitem(last=False)
         else:
-            _segment_caches.move_to_end(segment_id)
+            _segment_caches.move_to_end(key)
         return cache
 
 
@@ -236,20 +244,14 @@ class SignalWeighting(WeightingModel):
         return self._bm25.K1, self._bm25._field_B.get(fieldname, self._bm25.B)
 
     def factor_array(self, reader: Any) -> np.ndarray | None:
-        """Every document's trust factor in one segment, or None when no signal counts
-        (kept with the segment: see ``segment_cache``)."""
+        """Every document's trust factor in one segment, or None when no signal counts. Kept
+        with the reader's factors, so both scoring paths use the same clock for freshness."""
         if self._weights is None:
             return None
         weights = self._weights()
         if not any(weights[k] for k in ("tier", "votes", "usage", "freshness")):
             return None
-        day = dt.datetime.now(dt.UTC).date().toordinal()
-        key = (tuple(sorted(weights.items())), day)
-        cached: dict[Any, np.ndarray] = segment_cache(reader).setdefault("factors", {})
-        if key not in cached:
-            cached.clear()  # another day's or another ranking's factors
-            cached[key] = self._factors(reader, weights).array
-        return cached[key]
+        return self._factors(reader, weights).array
 
     def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: float = 1) -> BaseScorer:
         inner = self._bm25.scorer(searcher, fieldname, text, qf=qf)
@@ -263,10 +265,8 @@ class SignalWeighting(WeightingModel):
     @staticmethod
     def _factors(reader: Any, weights: dict[str, float]) -> _SignalFactors:
         # One cache per segment reader, weights and day: a long-lived searcher keeps it until
-        # the index changes. Freshness is measured from the start of the UTC day (as the results
-        # cache is keyed), so every reader of a segment computes the same factors that day.
-        today = dt.datetime.now(dt.UTC).replace(tzinfo=None).date()
-        now = datetime_to_long(dt.datetime.combine(today, dt.time.min))
+        # the index changes; freshness moves by the day.
+        now = datetime_to_long(dt.datetime.now(dt.UTC).replace(tzinfo=None))
         key = (tuple(sorted(weights.items())), now // _MICROSECONDS_PER_DAY)
         cached = getattr(reader, "_peerdesk_factors", None)
         if cached is None or cached[0] != key:

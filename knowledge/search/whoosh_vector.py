@@ -102,6 +102,7 @@ class _Segment:
     top: Searcher  # global statistics (idf, average field lengths) come from the whole index
     size: int
     factors: np.ndarray | None  # each document's trust factor, None when no signal counts
+    cache: dict[str, Any]  # arrays computed from the segment (whoosh_scoring.segment_cache)
 
 
 @dataclass
@@ -141,7 +142,9 @@ class VectorScorer:
             size = reader.doc_count_all()
             if not size:
                 continue
-            segment = _Segment(reader, searcher, size, self._weighting.factor_array(reader))
+            cache = segment_cache(reader, searcher)
+            factors = self._weighting.factor_array(reader)
+            segment = _Segment(reader, searcher, size, factors, cache)
             scored = self._score(node, segment)
             keep = scored.matched
             if allowed_mask is not None:
@@ -222,7 +225,7 @@ class VectorScorer:
         """(docnums, scores) of one term in one segment, or None when the segment lacks it
         (Whoosh then builds no term matcher: it does not count for the coordination bonus)."""
         reader, top = segment.reader, segment.top
-        found = _postings(reader, node.field, node.text)
+        found = _postings(reader, segment.cache, node.field, node.text)
         if found is None:
             return None
         ids, weights = found
@@ -231,7 +234,7 @@ class VectorScorer:
         k1, b = self._weighting.bm25_params(node.field)
         idf = top.idf(node.field, node.text)
         avgfl = top.avg_field_length(node.field) or 1
-        lengths = _field_lengths(reader, node.field)[ids]
+        lengths = _field_lengths(reader, segment.cache, node.field)[ids]
         values = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
         if segment.factors is not None:
             values = values * segment.factors[ids]
@@ -243,10 +246,11 @@ class VectorScorer:
 # --- reading the index -------------------------------------------------------------------
 
 
-def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _postings(
+    reader: Any, segment: dict[str, Any], field: str, text: str
+) -> tuple[np.ndarray, np.ndarray] | None:
     """(docnums, weights) of a term in one segment, deleted documents included, or None when
     the segment lacks the term."""
-    segment = segment_cache(reader)
     cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = segment.setdefault(
         "postings", OrderedDict()
     )
@@ -352,9 +356,9 @@ def _without_deleted(
     return ids[keep], weights[keep]
 
 
-def _field_lengths(reader: Any, field: str) -> np.ndarray:
+def _field_lengths(reader: Any, segment: dict[str, Any], field: str) -> np.ndarray:
     """Every document's length of ``field`` in one segment, as Whoosh's scorer reads it."""
-    cache: dict[str, np.ndarray] = segment_cache(reader).setdefault("lengths", {})
+    cache: dict[str, np.ndarray] = segment.setdefault("lengths", {})
     found = cache.get(field)
     if found is None:
         size = reader.doc_count_all()

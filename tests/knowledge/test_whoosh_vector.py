@@ -203,7 +203,8 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
     with backend._searcher() as searcher:
         for leaf, _offset in searcher.leaf_searchers():
             reader = leaf.reader()
-            segment_cache(reader).pop("postings", None)
+            cache = segment_cache(reader, searcher)
+            cache.pop("postings", None)
             for field in ("title", "solution", "problem"):
                 for text in list(reader.field_terms(field)):
                     matcher = reader.postings(field, text)
@@ -212,7 +213,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
                         expected_ids.append(matcher.id())
                         expected_weights.append(matcher.weight())
                         matcher.next()
-                    ids, weights = _postings(reader, field, text)
+                    ids, weights = _postings(reader, cache, field, text)
                     live = [i for i in ids.tolist() if not reader.is_deleted(i)]
                     assert live == expected_ids, (field, text)
                     assert [
@@ -224,7 +225,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
 
 def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
     """After any commit Whoosh opens new readers for every segment; what was computed from an
-    unchanged segment (postings, lengths, trust factors) is kept, and results stay exact."""
+    unchanged segment (postings, field lengths) is kept, and results stay exact."""
     from knowledge.search.whoosh_scoring import segment_cache
 
     backend = RamWhooshBackend()
@@ -233,8 +234,8 @@ def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
     backend.search("router reset")
     with backend._searcher() as searcher:
         (first_reader,) = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
-        kept = segment_cache(first_reader)
-        assert kept["lengths"] and kept["factors"] and kept["postings"]
+        kept = segment_cache(first_reader, searcher)
+        assert kept["lengths"] and kept["postings"]
 
     with backend._writer(mergetype=writing.NO_MERGE) as writer:  # a second segment
         for doc in corpus[250:]:
@@ -244,7 +245,7 @@ def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
     with backend._searcher() as searcher:
         readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
         assert first_reader not in readers  # a new reader of the same segment...
-        assert segment_cache(readers[0]) is kept  # ...sharing what was computed from it
+        assert segment_cache(readers[0], searcher) is kept  # ...sharing what was computed
         q = flatten_unions(backend._query("router reset", searcher))
         whoosh_top, whoosh_total = exhaustive(searcher, q, 20)
         hits = [searcher.document_number(id=hit.id) for hit in found.hits]
@@ -274,3 +275,23 @@ def test_columns_read_in_one_slice_equal_whoosh_s_values(backend):
                     continue
                 expected = [column[i] for i in range(size)]
                 assert column_array(column, size, dtype=np.uint8).tolist() == expected, field
+
+
+def test_indexes_whose_segment_ids_repeat_do_not_share_arrays():
+    """Whoosh names segments from the global random generator: a seeded program gets the same
+    ids in two indexes, which must still keep their own postings and factors."""
+    import random
+
+    first, second = RamWhooshBackend(), RamWhooshBackend()
+    random.seed(1234)
+    first.upsert(random_corpus(40, seed=1))
+    random.seed(1234)
+    second.upsert([dataclasses.replace(doc, title="quokka") for doc in random_corpus(40, seed=2)])
+    with first._searcher() as a, second._searcher() as b:
+        ids = [
+            leaf.reader().segment().segment_id() for s in (a, b) for leaf, _ in s.leaf_searchers()
+        ]
+    assert ids[0] == ids[1]  # the collision this guards against
+
+    assert second.search("quokka").total == 40
+    assert first.search("quokka").total == 0
