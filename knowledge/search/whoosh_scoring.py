@@ -101,7 +101,6 @@ class _SignalFactors:
     def __init__(self, reader: Any, weights: Mapping[str, float], now_long: int):
         self._weights = weights
         self._now = now_long
-        self._cache: dict[int, float] = {}
         # NUMERIC columns hold sortable encodings (shifted by 2**(bits-1)), so they are read
         # translated; the datetime column is compared raw, against datetime_to_long(now).
         self._columns = {
@@ -113,9 +112,12 @@ class _SignalFactors:
     def max_factor(self) -> float:
         """An upper bound of every document's factor (freshness is at most 1)."""
         w, cols = self._weights, self._columns
+        size = len(cols["tier"])
 
-        def top(name: str) -> int:
-            return max(max(cols[name], default=0), 0) if w[name] > 0 else 0
+        def top(name: str) -> float:
+            if w[name] <= 0 or not size:
+                return 0
+            return max(float(column_array(cols[name], size).max()), 0)
 
         # A negative weight only ever lowers a factor, so it adds nothing to the bound.
         return (
@@ -128,7 +130,7 @@ class _SignalFactors:
 
     @functools.cached_property
     def array(self) -> np.ndarray:
-        """Every document's factor at once (whoosh_vector.py), computed as ``_compute`` does."""
+        """Every document's factor, computed once for the segment (both scoring paths read it)."""
         w, cols = self._weights, self._columns
         size = len(cols["tier"])
         factor = np.ones(size)
@@ -146,27 +148,7 @@ class _SignalFactors:
         return factor
 
     def __call__(self, docnum: int) -> float:
-        factor = self._cache.get(docnum)
-        if factor is None:
-            factor = self._compute(docnum)
-            self._cache[docnum] = factor
-        return factor
-
-    def _compute(self, docnum: int) -> float:
-        w, cols = self._weights, self._columns
-        factor = 1.0
-        if w["tier"]:
-            factor += w["tier"] * cols["tier"][docnum]
-        if w["votes"]:
-            factor += w["votes"] * math.log1p(max(cols["votes"][docnum], 0))
-        if w["usage"]:
-            factor += w["usage"] * math.log1p(max(cols["usage"][docnum], 0))
-        if w["freshness"]:
-            updated = cols["updated_at"][docnum]
-            age_days = max(self._now - updated, 0) / _MICROSECONDS_PER_DAY
-            half_life = max(w["freshness_half_life_days"], 1.0)
-            factor += w["freshness"] * 0.5 ** (age_days / half_life)
-        return factor
+        return float(self.array[docnum])
 
 
 # Arrays computed from a segment (decoded postings, field lengths) are kept per
