@@ -35,6 +35,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Results, Searcher
 from whoosh.util.numeric import byte_to_length
 
+from .whoosh_postings import open_sidecar
 from .whoosh_scoring import CoordOr, SignalWeighting, column_array, segment_cache
 
 # Whoosh stores a field's length in one byte (a lossy log scale); this table decodes them all.
@@ -44,6 +45,7 @@ _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float
 # (~50-100 µs) plus ~6 µs per 128-posting block. Each entry counts its dictionary overhead.
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
 CACHE_ENTRY_OVERHEAD_BYTES = 300
+_NOT_OPENED = object()
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,19 @@ def _postings(
     if found is not None:
         cache.move_to_end((field, text))
         return found
+    sidecar = segment.get("sidecar", _NOT_OPENED)
+    if sidecar is _NOT_OPENED:
+        sidecar = segment["sidecar"] = open_sidecar(reader)
+    if sidecar is not None:
+        # The segment's postings as arrays (whoosh_postings.py): a slice, nothing to cache.
+        try:
+            terminfo = reader.term_info(field, text)
+        except TermNotFound:
+            return None
+        if not terminfo.is_inlined():
+            found = sidecar.postings(terminfo.extent()[0])
+            if found is not None:
+                return found
     try:
         matcher = reader.postings(field, text)
     except TermNotFound:

@@ -225,7 +225,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
 
 def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
     """After any commit Whoosh opens new readers for every segment; what was computed from an
-    unchanged segment (postings, field lengths) is kept, and results stay exact."""
+    unchanged segment (its postings' arrays, field lengths) is kept, and results stay exact."""
     from knowledge.search.whoosh_scoring import segment_cache
 
     backend = RamWhooshBackend()
@@ -235,7 +235,7 @@ def test_a_segment_s_arrays_outlive_the_reader_an_edit_replaces():
     with backend._searcher() as searcher:
         (first_reader,) = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
         kept = segment_cache(first_reader, searcher)
-        assert kept["lengths"] and kept["postings"]
+        assert kept["lengths"] and kept["sidecar"]
 
     with backend._writer(mergetype=writing.NO_MERGE) as writer:  # a second segment
         for doc in corpus[250:]:
