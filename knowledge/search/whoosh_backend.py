@@ -76,6 +76,7 @@ from .whoosh_scoring import (
     flatten_unions,
     top_results,
 )
+from .whoosh_spelling import words_within
 from .whoosh_vector import VectorScorer, compile_query
 
 __all__ = ["RamWhooshBackend", "WhooshBackend", "build_schema", "ranking_weights"]
@@ -410,7 +411,7 @@ class _BaseWhooshBackend(SearchBackend):
         q = self._parse(text)
         if q is None:
             return None
-        alternatives = self._alternatives(searcher.reader())
+        alternatives = self._alternatives(searcher)
         if self._synonyms or self.relevance["typos"]:
             q = self._expand_terms(q, alternatives)
         if self.relevance["proximity"]:
@@ -456,9 +457,10 @@ class _BaseWhooshBackend(SearchBackend):
             return matching
         return wq.AndMaybe(matching, wq.Or(common, boost=q.boost))
 
-    def _alternatives(self, reader: Any) -> Callable[[str, str], list[tuple[str, float]]]:
-        # Kept with the reader (a changed index is a new reader): finding a spelling means a
-        # Levenshtein walk of the term dictionary, and searches repeat their words.
+    def _alternatives(self, searcher: Searcher) -> Callable[[str, str], list[tuple[str, float]]]:
+        # Kept with the reader (a changed index is a new reader): finding a spelling means an
+        # edit-distance walk of the term dictionary, and searches repeat their words.
+        reader = searcher.reader()
         cache: dict[str, list[tuple[str, float]]] = reader.__dict__.setdefault(
             "_peerdesk_alternatives", {}
         )
@@ -470,16 +472,18 @@ class _BaseWhooshBackend(SearchBackend):
             if found is None:
                 found = [(s, SYNONYM_WEIGHT) for s in self._synonyms.get(text, ())]
                 if self.relevance["typos"]:
-                    found += [(s, TYPO_WEIGHT) for s in self._spellings(reader, text)]
+                    found += [(s, TYPO_WEIGHT) for s in self._spellings(searcher, text)]
                 cache[text] = found
             return found
 
         return lookup
 
     @staticmethod
-    def _spellings(reader: Any, stem: str) -> list[str]:
+    def _spellings(searcher: Searcher, stem: str) -> list[str]:
         """For a word the index lacks, its most common indexed neighbour within one edit (two
-        for long words); nothing for known, short or numeric words."""
+        for long words; ties go to the first in term order); nothing for known, short or
+        numeric words."""
+        reader = searcher.reader()
         if len(stem) < 4 or stem.isdigit():
             return []
         if any((field, stem) in reader for field in BODY_FIELDS):
@@ -487,7 +491,7 @@ class _BaseWhooshBackend(SearchBackend):
         maxdist = 2 if len(stem) >= 8 else 1
         best: tuple[int, str] | None = None
         for field in ("title", "solution"):
-            for candidate in reader.terms_within(field, stem, maxdist, prefix=1):
+            for candidate in words_within(searcher, field, stem, maxdist):
                 freq = reader.doc_frequency(field, candidate)
                 if best is None or freq > best[0]:
                     best = (freq, candidate)
