@@ -206,8 +206,10 @@ def _parse(buffer: Any, base: int) -> Sidecar | None:
         position += part.nbytes
         return part
 
-    offsets = take("<i8", terms)
-    starts = take("<i8", terms + 1)
+    # The term index is copied into memory (16 bytes a term): a part of a compound file sits at
+    # any byte offset, and NumPy's binary search copies an unaligned array on every call.
+    offsets = np.array(take("<i8", terms), dtype=np.int64)
+    starts = np.array(take("<i8", terms + 1), dtype=np.int64)
     ids = take("<i4", postings)
     position += 4 * (postings % 2)
     weights = take("<f4" if wbytes == 4 else "<f8", postings)
