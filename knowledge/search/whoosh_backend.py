@@ -53,9 +53,9 @@ from .base import (
     SearchHit,
     SearchResults,
     combine_suggestions,
-    tier_name,
 )
 from .ranking import DEFAULT_RANKING, ranking_weights
+from .whoosh_facets import count_facets
 
 # Whoosh pickles the schema, analyzer classes included, into every index's table of contents:
 # indexes written before whoosh_schema.py existed name the stem filter under this module.
@@ -155,17 +155,6 @@ RESULTS_CACHE_SIZE = 1024
 DOCSET_CACHE_SIZE = 64
 # Query words whose synonyms and closest spelling are kept per index reader.
 ALTERNATIVES_CACHE_SIZE = 20_000
-# Documents whose facet labels (area, type, tier, tags) are kept per index reader.
-FACET_LABELS_CACHE_SIZE = 50_000
-
-
-def _facet_key(name: str, key: Any) -> str | None:
-    if key in (None, ""):
-        return None
-    if name == "tier":
-        # Unverified is the absence of a tier, not a filter anyone picks.
-        return tier_name(key) if int(key) > 0 else None
-    return str(key)
 
 
 def _highlight_pattern(results: Any) -> re.Pattern[str] | None:
@@ -731,41 +720,12 @@ class _BaseWhooshBackend(SearchBackend):
         """Facet counts over ``docnums`` from columns and tag vectors (never the stored text)."""
         counters: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}
         if docnums:
-            self._count_facets(searcher.reader(), docnums, counters)
+            count_facets(searcher, docnums, counters)
         return {
             name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
             for name, counts in counters.items()
             if counts or name != "tier"
         }
-
-    @staticmethod
-    def _count_facets(reader: Any, docnums: list[int], counters: dict[str, Counter[str]]) -> None:
-        # A document's facet labels, kept with the reader (a changed index is a new reader):
-        # the best hits of different searches overlap, and each read is a column lookup per
-        # facet plus a term vector.
-        cache: dict[int, tuple[tuple[str, str], ...]] = reader.__dict__.setdefault(
-            "_peerdesk_facet_labels", {}
-        )
-        columns: dict[str, Any] = {}
-        for docnum in docnums:
-            labels = cache.get(docnum)
-            if labels is None:
-                if not columns:
-                    columns.update(
-                        (name, reader.column_reader(name, translate=True))
-                        for name in ("area", "type", "tier")
-                    )
-                found = [
-                    (name, _facet_key(name, column[docnum])) for name, column in columns.items()
-                ]
-                if reader.has_vector(docnum, "tags"):
-                    found += [("tag", t) for t, _ in reader.vector_as("weight", docnum, "tags")]
-                labels = tuple((name, label) for name, label in found if label is not None)
-                if len(cache) >= FACET_LABELS_CACHE_SIZE:
-                    cache.clear()
-                cache[docnum] = labels
-            for name, label in labels:
-                counters[name][label] += 1
 
     def suggest(self, text: str, *, limit: int = 5) -> list[str]:
         words = _WORD_RE.findall((text or "")[:MAX_QUERY_CHARS].lower())[:MAX_SUGGEST_WORDS]

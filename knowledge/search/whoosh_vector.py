@@ -227,7 +227,7 @@ class VectorScorer:
         """(docnums, scores) of one term in one segment, or None when the segment lacks it
         (Whoosh then builds no term matcher: it does not count for the coordination bonus)."""
         reader, top = segment.reader, segment.top
-        found = _postings(reader, segment.cache, node.field, node.text)
+        found = postings(reader, segment.cache, node.field, node.text)
         if found is None:
             return None
         ids, weights = found
@@ -248,7 +248,7 @@ class VectorScorer:
 # --- reading the index -------------------------------------------------------------------
 
 
-def _postings(
+def postings(
     reader: Any, segment: dict[str, Any], field: str, text: str
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(docnums, weights) of a term in one segment, deleted documents included, or None when

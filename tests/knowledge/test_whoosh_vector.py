@@ -198,7 +198,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
     """Block reading skips the positions: ids and weights must still be Whoosh's, for lists of
     one posting, a few, and many blocks."""
     from knowledge.search.whoosh_scoring import segment_cache
-    from knowledge.search.whoosh_vector import _postings
+    from knowledge.search.whoosh_vector import postings
 
     with backend._searcher() as searcher:
         for leaf, _offset in searcher.leaf_searchers():
@@ -213,7 +213,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(backend):
                         expected_ids.append(matcher.id())
                         expected_weights.append(matcher.weight())
                         matcher.next()
-                    ids, weights = _postings(reader, cache, field, text)
+                    ids, weights = postings(reader, cache, field, text)
                     live = [i for i in ids.tolist() if not reader.is_deleted(i)]
                     assert live == expected_ids, (field, text)
                     assert [
