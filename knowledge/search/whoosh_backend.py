@@ -56,6 +56,7 @@ from .base import (
 )
 from .ranking import DEFAULT_RANKING, ranking_weights
 from .whoosh_facets import count_facets
+from .whoosh_parsing import PlainWordsParser
 
 # Whoosh pickles the schema, analyzer classes included, into every index's table of contents:
 # indexes written before whoosh_schema.py existed name the stem filter under this module.
@@ -231,6 +232,7 @@ class _BaseWhooshBackend(SearchBackend):
         self._results_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._parser = self._make_parser(syntax=True)
         self._plain_parser = self._make_parser(syntax=False)
+        self._plain_words = PlainWordsParser(self.schema, TEXT_FIELDS)
         self._analyzer = text_analyzer(stopwords=self.relevance["stopwords"])
         if ranking is False:
             weights: Callable[[], dict[str, float]] | None = None
@@ -384,13 +386,15 @@ class _BaseWhooshBackend(SearchBackend):
 
     def _parse(self, text: str) -> wq.Query | None:
         text = text[:MAX_QUERY_CHARS]
-        try:
-            q = self._parser.parse(text)
-        except Exception:
-            # User syntax the parser cannot digest: keep the words, drop the syntax.
-            logger.debug("Falling back to plain terms for %r", text, exc_info=True)
-            q = self._plain_parser.parse(" ".join(_WORD_RE.findall(text)))
-        q = q.normalize()
+        q = self._plain_words.parse(text)
+        if q is None:
+            try:
+                q = self._parser.parse(text)
+            except Exception:
+                # User syntax the parser cannot digest: keep the words, drop the syntax.
+                logger.debug("Falling back to plain terms for %r", text, exc_info=True)
+                q = self._plain_parser.parse(" ".join(_WORD_RE.findall(text)))
+            q = q.normalize()
         # A query that is only a negation ("NOT foo") would list the whole index.
         return q if _has_positive_clause(q) else None
 
