@@ -56,6 +56,7 @@ from .base import (
 )
 from .ranking import DEFAULT_RANKING, ranking_weights
 from .whoosh_facets import count_facets
+from .whoosh_highlight import PlainChainHighlighter
 from .whoosh_parsing import PlainWordsParser
 
 # Whoosh pickles the schema, analyzer classes included, into every index's table of contents:
@@ -563,9 +564,9 @@ class _BaseWhooshBackend(SearchBackend):
         return allowed, excluded
 
     def _configure_highlighting(self, results: Any) -> None:
-        results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-        results.fragmenter = highlight.ContextFragmenter(
-            maxchars=SNIPPET_FALLBACK_CHARS, surround=60
+        results.highlighter = PlainChainHighlighter(
+            fragmenter=highlight.ContextFragmenter(maxchars=SNIPPET_FALLBACK_CHARS, surround=60),
+            formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
         )
         # Whoosh's highlighter asks for the query's indexed terms of a field once per snippet
         # (a walk of the query and a dictionary lookup per term): find them once per page.
