@@ -1,49 +1,116 @@
 """Whoosh's highlighter, re-tokenizing a snippet's text in one pass.
 
 To highlight, Whoosh runs the field's analyzer over the text again (tokenizer, lowercase, stop
-and stem filters: four generators and several attribute writes per token) and then marks the
-tokens the query matched: the largest part of a first-time search's snippets (~3 ms of 10 hits
-at 100k documents). For the plain analyzer chain of whoosh_schema.py the same tokens, with the
-same text, offsets, positions and ``matched`` flags, come from one loop here; merging,
-fragmenting, scoring and formatting stay Whoosh's own, except that equally good fragments are
-picked in text order instead of by memory address. tests/knowledge/test_whoosh_highlight.py
-compares the snippets with Whoosh's on real posts.
+and stem filters), marks the tokens the query matched, merges overlapping matches and cuts
+fragments around them: a generator layer and several attribute writes per token, most of a
+first-time search's snippets (~5 ms for 10 hits at 100k documents). For the plain analyzer
+chain of whoosh_schema.py the same steps run here over (start, end, text, matched) spans, each
+a copy of Whoosh's own logic; fragment scoring and formatting stay Whoosh's, except that
+equally good fragments are picked in text order instead of by memory address.
+tests/knowledge/test_whoosh_highlight.py compares the snippets with Whoosh's on real posts.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
 from whoosh import highlight
-from whoosh.analysis import Token
 
 from .whoosh_schema import _plain_chain
 
 
+class _Match:
+    """A matched token kept in a fragment: what Whoosh's scorer and formatter read of it."""
+
+    __slots__ = ("endchar", "startchar", "text")
+    boost = 1.0
+
+    def __init__(self, startchar: int, endchar: int, text: str):
+        self.startchar, self.endchar, self.text = startchar, endchar, text
+
+
+Span = tuple[int, int, str, bool]  # startchar, endchar, token text, matched
+
+
 def plain_chain_tokens(
     text: str, chain: tuple[Any, frozenset, int, Any], words: frozenset[str]
-) -> Iterator[Token]:
-    """What ``analyzer(text, positions=True, chars=True, mode="index", removestops=False)``
-    followed by Whoosh's ``set_matched_filter(tokens, words)`` yields, one reused token as
-    Whoosh's tokenizer reuses its own."""
+) -> Iterator[Span]:
+    """The tokens ``analyzer(text, chars=True, mode="index", removestops=False)`` yields, with
+    Whoosh's ``set_matched_filter(tokens, words)`` applied: stop words stay (unstemmed, and
+    they can match), every other word is stemmed."""
     expression, stops, minsize, stem = chain
-    token = Token(positions=True, chars=True, removestops=False, mode="index")
-    pos = -1
-    for index, match in enumerate(expression.finditer(text)):
+    for match in expression.finditer(text):
         word = match.group(0).lower()
-        token.startchar, token.endchar = match.start(), match.end()
-        token.boost = 1.0
-        if len(word) < minsize or word in stops:
-            token.stopped, token.text, token.pos = True, word, index
+        if stem is not None and len(word) >= minsize and word not in stops:
+            word = stem(word)
+        yield match.start(), match.end(), word, word in words
+
+
+def _merged(spans: Iterator[Span]) -> Iterator[Span]:
+    """``Highlighter._merge_matched_tokens``: overlapping matched tokens become one."""
+    pending: list[Any] | None = None
+    for start, end, text, matched in spans:
+        if not matched:
+            if pending is not None:
+                yield pending[0], pending[1], pending[2], True
+                pending = None
+            yield start, end, text, False
+        elif pending is None:
+            pending = [start, end, text]
+        elif start <= pending[1]:
+            if end > pending[1]:
+                pending[2] += text[pending[1] - end :]
+                pending[1] = end
         else:
-            pos = index if pos < 0 else pos + 1
-            token.stopped, token.pos = False, pos
-            token.text = stem(word) if stem is not None else word
-        token.matched = token.text in words
-        yield token
+            yield pending[0], pending[1], pending[2], True
+            pending = None
+            yield start, end, text, True
+    if pending is not None:
+        yield pending[0], pending[1], pending[2], True
+
+
+def _context_fragments(
+    text: str, spans: Iterator[Span], fragmenter: highlight.ContextFragmenter
+) -> Iterator[highlight.Fragment]:
+    """``ContextFragmenter.fragment_tokens``, step for step, over spans instead of tokens."""
+    maxchars, surround, charlimit = fragmenter.maxchars, fragmenter.surround, fragmenter.charlimit
+    first: int | None = None
+    firsts: deque[int] = deque()
+    countdown = -1
+    matches: list[_Match] = []
+    endchar = None
+    currentlen = 0
+    for startchar, endchar, token_text, matched in spans:
+        length = endchar - startchar
+        if charlimit and endchar > charlimit:
+            break
+        if countdown < 0 and not matched:
+            firsts.append(startchar)
+            while firsts and endchar - firsts[0] > surround:
+                firsts.popleft()
+        elif currentlen + length > maxchars:
+            countdown = 0
+        elif matched:
+            countdown = surround
+            if first is None:
+                if firsts:
+                    first = firsts[0]
+                else:
+                    first = startchar
+                    countdown += surround
+            matches.append(_Match(startchar, endchar, token_text))
+        if countdown >= 0:
+            currentlen += length
+            countdown -= length
+            if countdown <= 0:
+                yield highlight.mkfrag(text, matches, startchar=first, endchar=endchar)
+                matches, firsts, first, currentlen = [], deque(), None, 0
+    if matches:
+        yield highlight.mkfrag(text, matches, startchar=first, endchar=endchar)
 
 
 class PlainChainHighlighter(highlight.Highlighter):
@@ -53,16 +120,21 @@ class PlainChainHighlighter(highlight.Highlighter):
         results = hitobj.results
         field = results.searcher.schema[fieldname]
         chain = _plain_chain(field.analyzer)
-        if chain is None or text is None or self.can_load_chars(results, fieldname):
+        if (
+            chain is None
+            or text is None
+            or type(self.fragmenter) is not highlight.ContextFragmenter
+            or self.can_load_chars(results, fieldname)
+        ):
             return super().highlight_hit(hitobj, fieldname, text=text, top=top, minscore=minscore)
-        # From here on, Whoosh's own retokenizing path with the tokens made above.
+        # From here on, Whoosh's own retokenizing path, over spans instead of token objects.
         if results.has_matched_terms():
             bterms = (term for term in results.matched_terms() if term[0] == fieldname)
         else:
             bterms = results.query_terms(expand=True, fieldname=fieldname)
         words = frozenset(field.from_bytes(term[1]) for term in bterms)
-        tokens = self._merge_matched_tokens(plain_chain_tokens(text, chain, words))
-        fragments = self.fragmenter.fragment_tokens(text, tokens)
+        spans = _merged(plain_chain_tokens(text, chain, words))
+        fragments = _context_fragments(text, spans, self.fragmenter)
         return self.formatter.format(self._top_fragments(fragments, top, minscore))
 
     def _top_fragments(self, fragments: Any, count: int, minscore: int) -> list[Any]:

@@ -13,8 +13,8 @@ from knowledge.search.whoosh_schema import _plain_chain, build_schema
 from .test_whoosh_indexing import TRICKY_TEXTS, _documents, _real_posts, needs_iot_dump
 
 
-def _as_tuples(tokens):
-    return [(t.text, t.startchar, t.endchar, t.pos, t.stopped, t.boost, t.matched) for t in tokens]
+def _as_spans(tokens):
+    return [(t.startchar, t.endchar, t.text, t.matched) for t in tokens]
 
 
 @pytest.mark.parametrize("text", TRICKY_TEXTS)
@@ -25,7 +25,7 @@ def test_tokens_equal_the_analyzer_chain_with_matches_marked(text):
     whoosh = highlight.set_matched_filter(
         field.analyzer(text, positions=True, chars=True, mode="index", removestops=False), words
     )
-    assert _as_tuples(plain_chain_tokens(text, chain, words)) == _as_tuples(whoosh)
+    assert list(plain_chain_tokens(text, chain, words)) == _as_spans(whoosh)
 
 
 @needs_iot_dump
@@ -67,3 +67,60 @@ def test_equally_good_fragments_go_in_text_order():
     for _ in range(5):
         backend._results_cache.clear()
         assert backend.search("router").hits[0].snippet == first
+
+
+def _random_spans(rng, count):
+    """Token spans with gaps, touching and overlapping neighbours, some matched."""
+    spans, position = [], 0
+    for _ in range(count):
+        position += rng.choice([0, 0, 1, 1, 1, 2, 5]) - (
+            1 if position and rng.random() < 0.1 else 0
+        )
+        length = rng.randint(1, 9)
+        word = "".join(rng.choice("abcxyz") for _ in range(length))
+        spans.append((position, position + length, word, rng.random() < 0.3))
+        position += length
+    return spans
+
+
+def _whoosh_tokens(spans):
+    from whoosh.analysis import Token
+
+    token = Token(chars=True)
+    for start, end, text, matched in spans:
+        token.startchar, token.endchar, token.text, token.matched = start, end, text, matched
+        token.boost = 1.0
+        yield token
+
+
+def _fragment_view(fragments):
+    return [
+        (f.startchar, f.endchar, [(m.startchar, m.endchar, m.text) for m in f.matches])
+        for f in fragments
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_merging_and_fragments_step_as_whooshs(seed):
+    from knowledge.search.whoosh_highlight import _context_fragments, _merged
+
+    rng = random.Random(seed)
+    spans = _random_spans(rng, rng.randint(0, 120))
+    text = "x" * (spans[-1][1] + 10 if spans else 10)
+    whoosh_merged = [
+        (t.startchar, t.endchar, t.text, t.matched)
+        for t in highlight.Highlighter._merge_matched_tokens(_whoosh_tokens(spans))
+    ]
+    assert list(_merged(iter(spans))) == whoosh_merged
+
+    fragmenter = highlight.ContextFragmenter(
+        maxchars=rng.choice([20, 60, 200]),
+        surround=rng.choice([5, 20, 60]),
+        charlimit=rng.choice([0, 150, 2**15]),
+    )
+    whoosh = fragmenter.fragment_tokens(
+        text, highlight.Highlighter._merge_matched_tokens(_whoosh_tokens(spans))
+    )
+    assert _fragment_view(_context_fragments(text, _merged(iter(spans)), fragmenter)) == (
+        _fragment_view(whoosh)
+    )
