@@ -1,5 +1,7 @@
 """Test settings: the real settings module, overridden for speed and isolation."""
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -7,6 +9,7 @@ from config.settings import *  # noqa: F403
 from config.settings import PEERDESK
 
 _tmp = Path(tempfile.mkdtemp(prefix="peerdesk-tests-"))
+atexit.register(shutil.rmtree, _tmp, ignore_errors=True)  # uploaded media of this test run
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
