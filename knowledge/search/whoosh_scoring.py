@@ -168,7 +168,9 @@ def segment_cache(reader: Any, searcher: Searcher) -> dict[str, Any]:
     index = getattr(searcher, "_ix", None)
     if index is None:
         return {}
-    token = index.__dict__.setdefault("_peerdesk_token", uuid.uuid4().hex)
+    token = index.__dict__.get("_peerdesk_token")
+    if token is None:
+        token = index.__dict__.setdefault("_peerdesk_token", uuid.uuid4().hex)
     key = (token, reader.segment().segment_id())
     with _segment_caches_lock:
         cache = _segment_caches.get(key)
