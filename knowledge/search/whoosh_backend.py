@@ -722,7 +722,7 @@ class _BaseWhooshBackend(SearchBackend):
         return min(estimate, len(allowed)) if allowed is not None else estimate
 
     def _facets(self, searcher: Searcher, docnums: list[int]) -> dict[str, dict[str, int]]:
-        """Facet counts over ``docnums`` from columns and tag vectors (never the stored text)."""
+        """Facet counts over ``docnums`` from columns and tag postings (never the stored text)."""
         counters: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}
         if docnums:
             count_facets(searcher, docnums, counters)

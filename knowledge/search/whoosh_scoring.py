@@ -9,6 +9,7 @@ import functools
 import math
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -164,23 +165,47 @@ _segment_caches_lock = threading.Lock()
 
 def segment_cache(reader: Any, searcher: Searcher) -> dict[str, Any]:
     """A dict for values computed from ``reader``'s segment, shared by every reader of it that
-    ``searcher``'s index opens (a new, unshared dict for a searcher opened without an index)."""
+    ``searcher``'s index opens (a new, unshared dict for a searcher opened without an index).
+
+    What a segment holds can map its file (the postings sidecar), and a mapped file keeps its
+    disk space after it is deleted: entries go as soon as their segment leaves the index (a
+    merge) or their index object is dropped (a rebuild swaps in a new one), not only when 64
+    newer segments push them out."""
     index = getattr(searcher, "_ix", None)
     if index is None:
         return {}
     token = index.__dict__.get("_peerdesk_token")
     if token is None:
-        token = index.__dict__.setdefault("_peerdesk_token", uuid.uuid4().hex)
+        with _segment_caches_lock:
+            token = index.__dict__.get("_peerdesk_token")
+            if token is None:
+                token = index.__dict__["_peerdesk_token"] = uuid.uuid4().hex
+                weakref.finalize(index, _forget_segments, token, ())
     key = (token, reader.segment().segment_id())
     with _segment_caches_lock:
         cache = _segment_caches.get(key)
-        if cache is None:
-            cache = _segment_caches[key] = {}
-            while len(_segment_caches) > SEGMENT_CACHES:
-                _segment_caches.popitem(last=False)
-        else:
+        if cache is not None:
             _segment_caches.move_to_end(key)
+            return cache
+    # A segment this process has not seen: the index changed, so forget its merged-away ones.
+    live = tuple(
+        leaf.reader().segment().segment_id()
+        for leaf, _offset in searcher.leaf_searchers()
+        if leaf.reader().segment() is not None
+    )
+    _forget_segments(token, live)
+    with _segment_caches_lock:
+        cache = _segment_caches.setdefault(key, {})
+        while len(_segment_caches) > SEGMENT_CACHES:
+            _segment_caches.popitem(last=False)
         return cache
+
+
+def _forget_segments(token: str, keep: tuple[str, ...]) -> None:
+    """Drop the cached segments of index ``token`` except those in ``keep``."""
+    with _segment_caches_lock:
+        for key in [k for k in _segment_caches if k[0] == token and k[1] not in keep]:
+            del _segment_caches[key]
 
 
 def column_array(column: Any, size: int, dtype: Any = np.float64) -> np.ndarray:

@@ -11,9 +11,10 @@ at a time as arrays. Every match is scored (no pruning), so the ranking is exact
 an exact count. ``compile_query`` returns None for anything else (phrases, NOT, AND, ranges) and
 the caller keeps Whoosh's matchers for those.
 
-Reading postings uses the block layout of Whoosh 2.7.4's ``whoosh3`` codec (pinned in
-pyproject.toml; the project is frozen): each block is a pickled, optionally zlib-compressed
-``(delta-encoded ids, weights, values)`` tuple. tests/knowledge/test_whoosh_vector.py checks
+Postings come from each segment's array sidecar (whoosh_postings.py) when it has one. Without it
+(an index written before), they are read in the block layout of Whoosh 2.7.4's ``whoosh3`` codec
+(pinned in pyproject.toml; the project is frozen): each block is a pickled, optionally
+zlib-compressed ``(delta-encoded ids, weights, values)`` tuple. tests/knowledge/test_whoosh_vector.py checks
 scores and order against Whoosh's own matchers, deletions and several segments included.
 """
 

@@ -2,6 +2,9 @@
 Whoosh's own blocks hold, for every way a segment gets written, and the scorer must stay exact
 with it and without it."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from whoosh import writing
@@ -139,3 +142,39 @@ def test_weights_float32_holds_exactly_are_stored_as_float32(boost):
         assert sidecar.weights.dtype == np.float32
         _ids, weights = sidecar.postings(searcher.reader().term_info("body", "router").extent()[0])
         assert weights.dtype == np.float64 and weights.tolist() == [2 * boost]
+
+
+def test_cached_segments_go_when_merged_away_or_when_their_index_is_dropped(tmp_path):
+    import gc
+
+    from knowledge.search import whoosh_scoring
+
+    def cached_segments(token):
+        return {segment for t, segment in whoosh_scoring._segment_caches if t == token}
+
+    backend = WhooshBackend(str(tmp_path / "index"), procs=1)
+    corpus = random_corpus(200, seed=9)
+    backend.rebuild(corpus[:100])
+    with backend._writer(mergetype=writing.NO_MERGE) as writer:
+        for doc in corpus[100:]:
+            writer.add_document(**fields_for(doc))
+    backend.search("router reset")
+    token = backend._index().__dict__["_peerdesk_token"]
+    before = cached_segments(token)
+    assert len(before) == 2
+
+    with backend._writer() as writer:  # both segments merged into a new one
+        writer.mergetype = writing.OPTIMIZE
+    backend._results_cache.clear()
+    backend.search("router reset")
+    after = cached_segments(token)
+    assert len(after) == 1 and not after & before  # the merged-away segments' arrays are gone
+
+    old_dir = os.path.realpath(tmp_path / "index")
+    backend.rebuild(corpus)  # a new index directory and index object
+    backend.search("router reset")
+    gc.collect()
+    assert cached_segments(token) == set()
+    maps = Path("/proc/self/maps")
+    if maps.exists():  # the deleted directory's files are no longer mapped (disk space freed)
+        assert old_dir not in maps.read_text()
