@@ -28,6 +28,7 @@ from django.db import connections, transaction
 
 from ..models import SearchEntry, SearchTerm
 from .base import (
+    FACET_SAMPLE,
     TIERS,
     ProgressCallback,
     SearchBackend,
@@ -175,27 +176,37 @@ page AS (
 ORDER BY page.rank DESC, page.doc_id
 """
 
-# search(): one pass over the matches gives the total, the facets and the page. Ranking has to
-# read every match's row anyway (ts_rank_cd needs its vector), so the facet columns come with
-# it; a separate facet query read the same rows a second time. One row always comes back (the
-# facets as [kind, key, count] triples), with the hit columns NULL when the page is empty.
+# search(): one pass over the matches gives the total and the ranking; the page and the facets
+# come from the best of them. Only a match's doc_id and rank are kept (tags for every match made
+# the materialized set several times larger), and the facet columns are read for the best
+# FACET_SAMPLE rows alone. One row always comes back (the facets as [kind, key, count] triples,
+# the total among them), with the hit columns NULL when the page is empty.
 _SEARCH_SQL = f"""
 WITH {{q_cte}},
 m AS MATERIALIZED (
-    SELECT e.doc_id, e.area, e.type, e.tags, e.tier, {_RANK_SQL} AS rank
+    SELECT e.doc_id, {_RANK_SQL} AS rank
     FROM {ENTRY} e, q
     WHERE e.vector @@ q.query {{where}}
 ),
-page AS (SELECT doc_id, rank FROM m ORDER BY rank DESC, doc_id LIMIT %s OFFSET %s),
+best AS MATERIALIZED (
+    SELECT doc_id, rank, row_number() OVER (ORDER BY rank DESC, doc_id) AS n
+    FROM (SELECT doc_id, rank FROM m ORDER BY rank DESC, doc_id LIMIT %s) top
+),
+sample AS (
+    SELECT e.area, e.type, e.tags, e.tier
+    FROM best JOIN {ENTRY} e ON e.doc_id = best.doc_id
+    WHERE best.n <= {FACET_SAMPLE}
+),
+page AS (SELECT doc_id, rank FROM best WHERE n > %s ORDER BY n LIMIT %s),
 counts AS (
     SELECT json_agg(json_build_array(kind, key, n)) AS facets FROM (
         SELECT 'total' AS kind, '' AS key, count(*) AS n FROM m
-        UNION ALL SELECT 'area', area, count(*) FROM m GROUP BY area
-        UNION ALL SELECT 'type', type, count(*) FROM m GROUP BY type
+        UNION ALL SELECT 'area', area, count(*) FROM sample GROUP BY area
+        UNION ALL SELECT 'type', type, count(*) FROM sample GROUP BY type
         UNION ALL SELECT 'tag', t.tag, count(*)
-                  FROM m CROSS JOIN LATERAL jsonb_array_elements_text(m.tags) AS t(tag)
+                  FROM sample CROSS JOIN LATERAL jsonb_array_elements_text(sample.tags) AS t(tag)
                   GROUP BY t.tag
-        UNION ALL SELECT 'tier', tier::text, count(*) FROM m WHERE tier > 0 GROUP BY tier
+        UNION ALL SELECT 'tier', tier::text, count(*) FROM sample WHERE tier > 0 GROUP BY tier
     ) f
 )
 SELECT counts.facets, hit.*
@@ -451,7 +462,14 @@ class PostgresBackend(SearchBackend):
         with connections[self.using].cursor() as cursor:
             cursor.execute(
                 _SEARCH_SQL.format(q_cte=_WEBSEARCH_CTE, where=where),
-                [text, *self._signals(), *params, page_size, offset],
+                [
+                    text,
+                    *self._signals(),
+                    *params,
+                    max(offset + page_size, FACET_SAMPLE),
+                    offset,
+                    page_size,
+                ],
             )
             rows = cursor.fetchall()
         facets: dict[str, dict[str, int]] = {"area": {}, "type": {}, "tag": {}, "tier": {}}

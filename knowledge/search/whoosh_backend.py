@@ -45,6 +45,7 @@ from whoosh.searching import Hit, Searcher
 from .analysis import SYNONYM_GROUPS, synonym_map
 from .base import (
     AUDIENCES,
+    FACET_SAMPLE,
     TIERS,
     ProgressCallback,
     SearchBackend,
@@ -143,7 +144,6 @@ def _has_positive_clause(q: wq.Query) -> bool:
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
-FACET_SAMPLE = 50
 # Common terms (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency): in a large index a
 # word found in more than COMMON_TERM_FRACTION of the documents only re-orders the documents the
 # query's rarer words match, instead of making Whoosh score tens of thousands of documents.
@@ -668,9 +668,8 @@ class _BaseWhooshBackend(SearchBackend):
         allowed, excluded = self._restrictions(searcher, filters)
         if allowed is not None and not allowed:
             return None
-        # Facets are counted over the best FACET_SAMPLE hits, not every match: grouping every
-        # match cost seconds at 100k documents. Below the sample size — every narrow
-        # query — the counts are exact.
+        # Facets over the best FACET_SAMPLE hits (base.py); Whoosh's grouping of every match
+        # cost seconds at 100k documents.
         limit = max(page * page_size, FACET_SAMPLE)
         results, total = self._run(searcher, q, allowed, excluded, limit)
         self._configure_highlighting(results)

@@ -9,6 +9,7 @@ import pytest
 from whoosh.index import LockError
 
 from knowledge.search import SearchDocument, SearchFilters
+from knowledge.search.base import FACET_SAMPLE
 from knowledge.search.whoosh_backend import RamWhooshBackend, WhooshBackend
 
 NOW = dt.datetime(2026, 3, 14, 9, 26, 53, 589793, tzinfo=dt.UTC)
@@ -191,6 +192,29 @@ def test_facets_count_area_type_and_tag_over_every_match_not_just_the_page(backe
         "type": {"article": 3, "thread": 1},
         "tag": {"firmware": 2, "wifi": 2},
     }
+
+
+def test_facets_count_the_best_fifty_matches_while_total_and_pages_cover_every_match(backend):
+    # 50 title matches outrank 12 matches in the problem text alone (title weighs most).
+    backend.upsert(
+        [doc(i, f"Firmware update {i}", area="routers", tags=("wifi",)) for i in range(1, 51)]
+        + [
+            doc(i, f"Note {i}", problem="mentions firmware once", area="printers")
+            for i in range(51, 63)
+        ]
+    )
+
+    first = backend.search("firmware", page_size=10)
+    last = backend.search("firmware", page=7, page_size=10)
+
+    assert FACET_SAMPLE == 50
+    assert first.total == last.total == 62
+    best_fifty = {"area": {"routers": 50}, "type": {"article": 50}, "tag": {"wifi": 50}}
+    assert first.facets == last.facets == best_fifty
+    assert all(hit.area == "routers" for hit in first.hits)
+    assert sorted(ids(last.hits)) == sorted(f"article:{i}" for i in (61, 62))
+    page_six = backend.search("firmware", page=6, page_size=10)
+    assert {hit.area for hit in page_six.hits} == {"printers"}
 
 
 def test_snippets_mark_the_matches_and_escape_all_other_html(backend):
