@@ -46,6 +46,8 @@ _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float
 # (~50-100 µs) plus ~6 µs per 128-posting block. Each entry counts its dictionary overhead.
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
 CACHE_ENTRY_OVERHEAD_BYTES = 300
+# Term impacts (_impacts) kept per segment: ~1,300 common terms of a 50k-document segment.
+IMPACTS_CACHE_BYTES = 16 * 1024 * 1024
 _NOT_OPENED = object()
 
 
@@ -227,23 +229,63 @@ class VectorScorer:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(docnums, scores) of one term in one segment, or None when the segment lacks it
         (Whoosh then builds no term matcher: it does not count for the coordination bonus)."""
-        reader, top = segment.reader, segment.top
-        found = postings(reader, segment.cache, node.field, node.text)
+        reader = segment.reader
+        k1, b = self._weighting.bm25_params(node.field)
+        avgfl = segment.top.avg_field_length(node.field) or 1
+        found = _impacts(segment, node.field, node.text, (k1, b, avgfl))
         if found is None:
             return None
-        ids, weights = found
+        ids, impacts = found
         if reader.has_deletions() and ids.size:
-            ids, weights = _without_deleted(reader, ids, weights)
-        k1, b = self._weighting.bm25_params(node.field)
-        idf = top.idf(node.field, node.text)
-        avgfl = top.avg_field_length(node.field) or 1
-        lengths = _field_lengths(reader, segment.cache, node.field)[ids]
-        values = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+            ids, impacts = _without_deleted(reader, ids, impacts)
+        return ids, impacts * (segment.top.idf(node.field, node.text) * node.boost)
+
+
+def _impacts(
+    segment: _Segment, field: str, text: str, bm25: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(docnums, BM25F term-frequency part times trust factor) of a term in one segment, deleted
+    documents included: a term's score is this times its idf and boost.
+
+    Kept per segment, least recently used out first: the arithmetic over a common word's tens
+    of thousands of postings costs more than the lookup, and common words recur across
+    searches. An entry holds while the BM25 parameters, the average field length (any commit
+    that adds documents moves it) and the factor array (one object per segment reader, weights
+    and day) are the ones it was computed with; otherwise it is recomputed. Between edits a
+    first-time query's common words are a multiplication each (CPU p95 ~14-16 -> ~11-12 ms
+    at 100k documents, docs/performance.md)."""
+    cache: OrderedDict[tuple[str, str], tuple[Any, ...]] = segment.cache.setdefault(
+        "impacts", OrderedDict()
+    )
+    key = (field, text)
+    entry = cache.get(key)
+    if entry is not None and entry[0] == bm25 and entry[1] is segment.factors:
+        cache.move_to_end(key)
+        return entry[2]
+    found = postings(segment.reader, segment.cache, field, text)
+    if found is not None:
+        ids, weights = found
+        k1, b, avgfl = bm25
+        lengths = _field_lengths(segment.reader, segment.cache, field)[ids]
+        impacts = (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl))
         if segment.factors is not None:
-            values = values * segment.factors[ids]
-        if node.boost != 1.0:
-            values = values * node.boost
-        return ids, values
+            impacts = impacts * segment.factors[ids]
+        found = (ids, impacts)
+    if entry is not None:
+        segment.cache["impacts_bytes"] -= _impact_bytes(entry[2])
+    cache[key] = (bm25, segment.factors, found)
+    cached_bytes = segment.cache.get("impacts_bytes", 0) + _impact_bytes(found)
+    while cached_bytes > IMPACTS_CACHE_BYTES and len(cache) > 1:
+        _, old = cache.popitem(last=False)
+        cached_bytes -= _impact_bytes(old[2])
+    segment.cache["impacts_bytes"] = cached_bytes
+    return found
+
+
+def _impact_bytes(found: tuple[np.ndarray, np.ndarray] | None) -> int:
+    if found is None:
+        return CACHE_ENTRY_OVERHEAD_BYTES
+    return _entry_bytes(*found)
 
 
 # --- reading the index -------------------------------------------------------------------

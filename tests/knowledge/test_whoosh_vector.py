@@ -183,6 +183,83 @@ def test_a_term_only_in_a_deleted_document_matches_nothing():
     assert total == len(ids)
 
 
+def _assert_scores_as_whoosh(backend, text):
+    with backend._searcher() as searcher:
+        flat = flatten_unions(backend._query(text, searcher))
+        node = compile_query(flat, searcher)
+        results, total = backend._vector_scorer.top(searcher, flat, node, None, None, 20)
+        whoosh_top, whoosh_total = exhaustive(searcher, flat, 20)
+    assert_same_ranking(results.top_n, whoosh_top)
+    assert total == whoosh_total
+
+
+def _cached_impacts(backend):
+    from knowledge.search.whoosh_scoring import segment_cache
+
+    with backend._searcher() as searcher:
+        return [
+            segment_cache(leaf.reader(), searcher).get("impacts", {})
+            for leaf, _ in searcher.leaf_searchers()
+        ]
+
+
+NO_SIGNALS = {"tier": 0.0, "votes": 0.0, "usage": 0.0, "freshness": 0.0}
+
+
+@pytest.mark.parametrize("weights", [{}, NO_SIGNALS], ids=["trust factors", "no factors"])
+def test_cached_term_impacts_follow_new_segments_deletions_and_weights(settings, weights):
+    """A term's impacts are computed once per segment and reused; a new segment (the average
+    field lengths move), a deletion and new ranking weights must each give Whoosh's scores
+    again, not the cached ones. Without trust factors only the average field length tells."""
+    settings.PEERDESK_SEARCH_RANKING = weights
+    backend = RamWhooshBackend()
+    corpus = random_corpus(300, seed=5)
+    text = "router reset firmware battery"
+
+    def write(docs, update=False):
+        with backend._writer(mergetype=writing.NO_MERGE) as writer:
+            for doc in docs:
+                (writer.update_document if update else writer.add_document)(**fields_for(doc))
+
+    write(corpus[:200])
+    _assert_scores_as_whoosh(backend, text)
+    first = dict(_cached_impacts(backend)[0])
+    _assert_scores_as_whoosh(backend, text)
+    assert first and all(
+        entry is _cached_impacts(backend)[0][key] for key, entry in first.items()
+    )  # reused as is
+
+    write(corpus[200:])  # the first segment stays; the average field lengths change
+    assert len(_cached_impacts(backend)) == 2
+    _assert_scores_as_whoosh(backend, text)
+    write([dataclasses.replace(doc, title=doc.title + " router") for doc in corpus[::9]], True)
+    _assert_scores_as_whoosh(backend, text)
+    settings.PEERDESK_SEARCH_RANKING = {"tier": 0.9, "votes": 0.4, "freshness": 0.0}
+    _assert_scores_as_whoosh(backend, text)
+    settings.PEERDESK_SEARCH_RANKING = weights
+    _assert_scores_as_whoosh(backend, text)
+
+
+def test_the_impacts_cache_stays_within_its_byte_budget(monkeypatch):
+    from knowledge.search import whoosh_vector
+
+    monkeypatch.setattr(whoosh_vector, "IMPACTS_CACHE_BYTES", 4_000)
+    backend = RamWhooshBackend()
+    backend.upsert(random_corpus(300, seed=6))
+    for text in QUERIES:
+        backend.search(text)
+    from knowledge.search.whoosh_scoring import segment_cache
+
+    with backend._searcher() as searcher:
+        (leaf, _), *_ = searcher.leaf_searchers()
+        segment = segment_cache(leaf.reader(), searcher)
+    sizes = [whoosh_vector._impact_bytes(entry[2]) for entry in segment["impacts"].values()]
+    assert len(sizes) >= 1
+    assert segment["impacts_bytes"] == sum(sizes)
+    assert sum(sizes) <= max(4_000, sizes[-1])
+    _assert_scores_as_whoosh(backend, "router reset firmware")  # evicted entries recompute
+
+
 def test_the_coordination_bonus_survives_synonym_and_spelling_rewrites(backend):
     """Whoosh's CompoundQuery.apply kept only the boost: rewriting a query for synonyms or
     typos used to drop the bonus for documents that match more of the words."""
