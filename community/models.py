@@ -235,7 +235,14 @@ class Answer(ImportedMixin, ModeratedMixin):
     class Meta:
         ordering = ["-score", "created_at"]
         indexes = [
-            models.Index(fields=["question", "-score", "created_at"], name="answer_thread_idx"),
+            # Status second: a thread's visible answers (the search documents' prefetch of 500
+            # threads at once) are found here. With (question, -score, created_at), SQLite
+            # without statistics preferred the status index and read every visible answer per
+            # batch (120 vs 5 ms at 100k threads).
+            models.Index(
+                fields=["question", "status", "-score", "created_at"],
+                name="answer_thread_status_idx",
+            ),
             models.Index(fields=["source_url"], name="answer_source_url_idx"),
         ]
 

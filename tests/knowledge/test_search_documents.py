@@ -166,3 +166,17 @@ def test_iter_documents_reads_in_batches():
     docs = list(iter_documents(batch_size=2))
 
     assert len(docs) == len({d.id for d in docs}) == count_documents()
+
+
+def test_the_threads_answers_are_read_through_the_thread_index_not_the_status_index():
+    """SQLite has no statistics unless someone runs ANALYZE: given (question, -score, created_at)
+    it chose the status index for a batch's answers and read every visible answer of the site
+    per batch of 500 threads (120 ms instead of 5 at 100k threads)."""
+    _make_rows(2)
+    with CaptureQueriesContext(connection) as queries:
+        list(iter_documents(batch_size=100))
+    (answers_sql,) = [q["sql"] for q in queries if q["sql"].startswith('SELECT "community_answer"')]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {answers_sql}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "USING INDEX answer_thread_status_idx (question_id=? AND status=?)" in plan, plan
