@@ -20,6 +20,7 @@ scores and order against Whoosh's own matchers, deletions and several segments i
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -259,7 +260,8 @@ def _impacts(
     )
     key = (field, text)
     entry = cache.get(key)
-    if entry is not None and entry[0] == bm25 and entry[1] is segment.factors:
+    factors = segment.factors
+    if entry is not None and entry[0] == bm25 and _same_factors(entry[1], factors):
         cache.move_to_end(key)
         return entry[2]
     found = postings(segment.reader, segment.cache, field, text)
@@ -268,18 +270,29 @@ def _impacts(
         k1, b, avgfl = bm25
         lengths = _field_lengths(segment.reader, segment.cache, field)[ids]
         impacts = (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl))
-        if segment.factors is not None:
-            impacts = impacts * segment.factors[ids]
+        if factors is not None:
+            impacts = impacts * factors[ids]
         found = (ids, impacts)
     if entry is not None:
         segment.cache["impacts_bytes"] -= _impact_bytes(entry[2])
-    cache[key] = (bm25, segment.factors, found)
+    # A weak reference: an entry left stale by a commit must not keep its reader's factor
+    # array (8 bytes per document of the segment) alive.
+    cache[key] = (bm25, None if factors is None else weakref.ref(factors), found)
+    cache.move_to_end(key)
     cached_bytes = segment.cache.get("impacts_bytes", 0) + _impact_bytes(found)
     while cached_bytes > IMPACTS_CACHE_BYTES and len(cache) > 1:
         _, old = cache.popitem(last=False)
         cached_bytes -= _impact_bytes(old[2])
     segment.cache["impacts_bytes"] = cached_bytes
     return found
+
+
+def _same_factors(reference: weakref.ref[np.ndarray] | None, factors: np.ndarray | None) -> bool:
+    """Whether an entry made with ``reference`` (None: no factors) holds for ``factors``; a
+    reference whose array is gone holds for nothing."""
+    if reference is None:
+        return factors is None
+    return factors is not None and reference() is factors
 
 
 def _impact_bytes(found: tuple[np.ndarray, np.ndarray] | None) -> int:

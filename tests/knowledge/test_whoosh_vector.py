@@ -240,6 +240,22 @@ def test_cached_term_impacts_follow_new_segments_deletions_and_weights(settings,
     _assert_scores_as_whoosh(backend, text)
 
 
+def test_impacts_made_with_a_factor_array_now_gone_are_not_taken_for_unweighted_ones(settings):
+    """Entries hold their factor array weakly: once it is gone (new weights replaced it), the
+    entry must hold for nothing, least of all for "no factors"."""
+    import gc
+
+    backend = RamWhooshBackend()
+    backend.upsert(random_corpus(200, seed=8))
+    settings.PEERDESK_SEARCH_RANKING = {"tier": 0.9, "votes": 0.4}
+    _assert_scores_as_whoosh(backend, "router")  # impacts of "router" with these factors
+    settings.PEERDESK_SEARCH_RANKING = {"tier": 0.1, "votes": 0.9}
+    _assert_scores_as_whoosh(backend, "firmware")  # new factors; the first array is dropped
+    gc.collect()
+    settings.PEERDESK_SEARCH_RANKING = NO_SIGNALS
+    _assert_scores_as_whoosh(backend, "router")
+
+
 def test_the_impacts_cache_stays_within_its_byte_budget(monkeypatch):
     from knowledge.search import whoosh_vector
 
