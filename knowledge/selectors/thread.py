@@ -57,15 +57,16 @@ def thread_articles(
     qs = article_list(viewer=viewer).select_related(None).prefetch_related(None)
     wanted = Q(source_question_id__in=question_ids)
     if covered_question_id is not None:
-        qs = qs.annotate(
-            covers_thread=Exists(
-                QuestionCoverage.objects.filter(
-                    article=OuterRef("pk"), question_id=covered_question_id
-                )
-            )
-        )
-        wanted |= Q(covers_thread=True)
-    rows = list(qs.filter(wanted).only(*THREAD_ARTICLE_FIELDS).order_by("created_at", "id"))
+        covering = QuestionCoverage.objects.filter(question_id=covered_question_id)
+        qs = qs.annotate(covers_thread=Exists(covering.filter(article=OuterRef("pk"))))
+        wanted |= Q(pk__in=covering.values("article_id"))
+    # The few candidates come from their own indexes, then the viewer's filter applies to them.
+    # Filtered the other way round, SQLite (which has no statistics unless someone runs
+    # ANALYZE) walked the audience index over every public article: 2 ms at 100k threads.
+    candidates = Article.objects.filter(wanted).values("pk")
+    rows = list(
+        qs.filter(pk__in=candidates).only(*THREAD_ARTICLE_FIELDS).order_by("created_at", "id")
+    )
     articles = [article for article in rows if article.source_question_id in question_ids]
     coverage = next((article for article in rows if getattr(article, "covers_thread", False)), None)
     return articles, coverage

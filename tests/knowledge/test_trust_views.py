@@ -135,6 +135,25 @@ def test_a_covered_thread_shows_the_article_banner(client, area):
     assert article.get_absolute_url() in html
 
 
+
+def test_a_thread_finds_its_articles_through_their_own_indexes_not_every_public_article(
+    client, area
+):
+    """Given the visibility filter first, SQLite (no statistics) walked the audience index over
+    every public article for each thread page (2 ms at 100k threads)."""
+    _, article = _promoted(area)
+    other, _ = _promoted(area)
+    services.article_source_add(article=article, answer=other, actor=moderator())
+    with CaptureQueriesContext(connection) as ctx:
+        _thread(client, other.question)
+    (sql,) = [q["sql"] for q in ctx if q["sql"].startswith('SELECT "knowledge_article"."id"')]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        plan = [str(row[-1]) for row in cursor.fetchall()]
+    assert "MULTI-INDEX OR" in plan, plan
+    assert not [step for step in plan if step.endswith("(audience=?)")], plan
+
+
 # --- Articles: lifecycle, diff, review queue --------------------------------------------------
 
 
