@@ -144,6 +144,35 @@ def test_csrs_are_listed_only_after_opting_in_and_show_their_alias():
     assert card.uses_alias
 
 
+def test_the_directory_lists_active_certifications_and_current_csrs_only():
+    lapsed = expert(ProductAreaFactory())
+    lapsed.certifications.update(expires_at=timezone.now() - dt.timedelta(days=1))
+    revoked = expert(ProductAreaFactory())
+    revoked.certifications.update(revoked_at=timezone.now())
+    former_agent = csr()
+    routing.expert_profile_update(user=former_agent, directory_opt_in=True)
+    assert _card(former_agent) is not None
+    former_agent.groups.clear()  # no longer a CSR: the old opt-in lists nobody
+    member = UserFactory()
+    ExpertProfile.objects.create(user=member, directory_opt_in=True)
+    active = expert(ProductAreaFactory())
+
+    listed = {row.pk for row in routing.expert_directory(viewer=None)}
+
+    assert listed == {active.pk}
+
+
+def test_directory_membership_comes_from_its_own_tables_not_a_scan_of_every_member():
+    from django.db import connection
+
+    expert(ProductAreaFactory())
+    sql, params = routing.expert_directory(viewer=None).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [str(row[-1]) for row in cursor.fetchall()]
+    assert "SCAN community_user" not in plan, plan
+
+
 def test_members_cannot_use_an_alias_or_have_a_card():
     member = UserFactory()
     with pytest.raises(PermissionDenied):
