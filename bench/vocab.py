@@ -64,6 +64,7 @@ def load(data_dir: Path) -> Vocabulary:
     from markdownify import markdownify
 
     from community.markdown import render_markdown
+    from community.services.posts import MAX_TAGS, normalize_tag_names
 
     vocab = Vocabulary()
     question_md: list[str] = []
@@ -77,7 +78,9 @@ def load(data_dir: Path) -> Vocabulary:
             if row.get("PostTypeId") == "1":
                 vocab.titles.append(row.get("Title") or "")
                 question_md.extend(_blocks(body))
-                tags.update(_TAG_RE.findall(row.get("Tags") or ""))
+                # The product's own slugs: "3.2-beer" is not a slug, and a tag link to it
+                # could not be reversed (the list pages showing it failed).
+                tags.update(normalize_tag_names(_TAG_RE.findall(row.get("Tags") or "")[:MAX_TAGS]))
             elif row.get("PostTypeId") == "2":
                 answer_md.extend(_blocks(body))
             row.clear()
