@@ -135,7 +135,6 @@ def test_a_covered_thread_shows_the_article_banner(client, area):
     assert article.get_absolute_url() in html
 
 
-
 def test_a_thread_finds_its_articles_through_their_own_indexes_not_every_public_article(
     client, area
 ):
