@@ -173,6 +173,20 @@ def test_leaderboards_rank_by_points_earned_in_the_period_and_area():
     assert [u.pk for u in badges.leaderboard(period="week")] == [new_star.pk]
     assert [u.pk for u in badges.leaderboard(period="month")] == [old_star.pk, new_star.pk]
     assert [u.pk for u in badges.leaderboard(period="all", area=cams)] == [new_star.pk]
+    assert badges.leaderboard(period="week")[0].points > 0
+
+
+def test_leaderboards_leave_out_deactivated_and_placeholder_members():
+    area = ProductAreaFactory()
+    gone, imported, active = UserFactory(), UserFactory(), UserFactory()
+    for author in (gone, imported, active):
+        services.answer_set_validated(
+            answer=AnswerFactory(author=author, question__area=area), validated=True
+        )
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    User.objects.filter(pk=imported.pk).update(is_placeholder=True)
+
+    assert [u.pk for u in badges.leaderboard(period="week")] == [active.pk]
 
 
 # --- the property: the cached total always equals a recomputation from scratch ----------------
