@@ -184,6 +184,12 @@ class Question(ImportedMixin, ModeratedMixin):
                 fields=["status", "-last_activity_at", "-id"], name="question_status_activity_idx"
             ),
             models.Index(fields=["area", "-last_activity_at"], name="question_area_activity_idx"),
+            # A member's profile lists their latest questions: with the status index SQLite
+            # walked every visible question in activity order to find them (79 ms at 100k).
+            models.Index(
+                fields=["author", "status", "-last_activity_at", "-id"],
+                name="question_author_activity_idx",
+            ),
             models.Index(fields=["answer_count", "-created_at"], name="question_unanswered_idx"),
             models.Index(fields=["source_url"], name="question_source_url_idx"),
         ]

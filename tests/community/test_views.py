@@ -207,6 +207,20 @@ def test_the_profile_page_uses_a_fixed_number_of_queries(client, django_assert_m
     assert "Certified expert" in html
 
 
+def test_a_profile_finds_its_members_questions_by_author_not_by_walking_every_visible_one():
+    from django.db import connection
+
+    from community import selectors
+
+    person = UserFactory()
+    QuestionFactory(author=person)
+    sql, params = selectors.question_list(viewer=None, author=person)[:5].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "USING INDEX question_author_activity_idx (author_id=? AND status=?)" in plan, plan
+
+
 # --- asking -----------------------------------------------------------------------------------
 
 
