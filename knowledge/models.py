@@ -112,6 +112,13 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
+        indexes = [
+            # The KB home lists the latest articles a reader may see: with the audience index
+            # alone SQLite sorted every public article for each page (10 ms at 5k articles).
+            models.Index(
+                fields=["audience", "-published_at", "-id"], name="article_audience_pub_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

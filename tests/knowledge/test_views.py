@@ -15,6 +15,7 @@ from knowledge import services
 from knowledge.models import Article, ArticleRevision, Validation
 from tests.factories import (
     AnswerFactory,
+    ArticleFactory,
     ProductAreaFactory,
     QuestionFactory,
     TagFactory,
@@ -570,6 +571,23 @@ def test_kb_home_and_search_query_counts_stay_flat(
     assert _count_queries(client, reverse("knowledge:home")) == few_home
     assert _count_queries(client, reverse("knowledge:search"), {"q": "router"}) == few_search
     assert few_home <= 10 and few_search <= 9  # search: + the search log INSERT
+
+
+def test_kb_home_walks_the_latest_articles_in_index_order_instead_of_sorting_them_all(client):
+    ArticleFactory.create_batch(2)
+    client.force_login(UserFactory())
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(reverse("knowledge:home"))
+    (sql,) = [
+        q["sql"]
+        for q in ctx
+        if q["sql"].startswith('SELECT "knowledge_article"') and "published_at" in q["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "USING INDEX article_audience_pub_idx (audience=?)" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
 def test_the_article_page_query_count_is_flat_with_more_validations(
