@@ -19,6 +19,7 @@ from community.models import (
     NotificationPreference,
     Question,
     Sanction,
+    User,
 )
 from community.tasks import certification_expiry_remind_task
 from tests.factories import (
@@ -106,12 +107,30 @@ def test_a_lapsed_certification_makes_a_member_a_candidate_again():
     assert [u.pk for u in expert_program.expert_candidates_for_area(area=area)] == [member.pk]
 
 
-def test_candidates_take_one_query(django_assert_num_queries):
+def test_candidates_take_two_queries_however_many_members_answered(django_assert_num_queries):
     area = ProductAreaFactory()
-    for _ in range(5):
-        _validated(UserFactory(), area)
-    with django_assert_num_queries(1):
-        assert len(expert_program.expert_candidates_for_area(area=area, limit=3)) == 3
+    for members in (5, 30):
+        while User.objects.count() < members:
+            _validated(UserFactory(), area)
+        with django_assert_num_queries(2):
+            assert len(expert_program.expert_candidates_for_area(area=area, limit=3)) == 3
+
+
+def test_candidates_exclude_inactive_banned_and_suspended_members_and_hidden_questions():
+    area = ProductAreaFactory()
+    now = timezone.now()
+    good, served, inactive, banned, suspended, hid_question = (UserFactory() for _ in range(6))
+    for user in (good, served, inactive, banned, suspended, hid_question):
+        _validated(user, area)
+    User.objects.filter(pk=served.pk).update(suspended_until=now - dt.timedelta(days=1))
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    User.objects.filter(pk=banned.pk).update(banned_at=now)
+    User.objects.filter(pk=suspended.pk).update(suspended_until=now + dt.timedelta(days=1))
+    QuestionFactory(author=hid_question, status="hidden")
+
+    ranked = expert_program.expert_candidates_for_area(area=area)
+
+    assert {u.pk for u in ranked} == {good.pk, served.pk}
 
 
 # --- applications ----------------------------------------------------------------------------
