@@ -419,3 +419,20 @@ def test_a_tick_over_many_threads_costs_a_flat_number_of_queries(django_assert_m
         large = services.protocols_tick(batch_size=1000)
     assert (small.threads, large.threads) == (30, 150)
     assert large.evaluations == 300
+
+
+def test_the_staff_list_holds_active_moderators_csrs_and_superusers_once_each():
+    from community.models import User
+    from moderation.protocols.selectors import staff_member_list
+
+    mod, agent = moderator(username="mod"), csr(username="agent")
+    both = moderator(username="both")
+    both.groups.add(*agent.groups.all())
+    admin = UserFactory(username="admin", is_superuser=True)
+    retired = moderator(username="retired")
+    User.objects.filter(pk=retired.pk).update(is_active=False)
+    UserFactory(username="member")
+
+    staff = [user.username for user in staff_member_list()]
+
+    assert sorted(staff) == sorted([both.username, mod.username, agent.username, admin.username])
