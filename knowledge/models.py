@@ -118,6 +118,8 @@ class Article(models.Model):
             models.Index(
                 fields=["audience", "-published_at", "-id"], name="article_audience_pub_idx"
             ),
+            # Staff and agents see every audience: the same list without the audience filter.
+            models.Index(fields=["-published_at", "-id"], name="article_published_idx"),
         ]
 
     def __str__(self) -> str:
