@@ -106,7 +106,9 @@ class QuestionListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = valid(QuestionListParamsSerializer, request.query_params)
-        questions = selectors.question_list(viewer=request.user, **params)
+        # By id, the member's own unlisted questions leave the list to the activity index:
+        # "visible OR mine" made SQLite sort every visible question (252 ms at 100k threads).
+        questions = selectors.question_list(viewer=request.user, own_unlisted_by_id=True, **params)
         page = self.paginate_queryset(questions)
         context = self.post_context(page, {q.area_id for q in page})
         return self.get_paginated_response(

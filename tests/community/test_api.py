@@ -525,8 +525,9 @@ def test_the_question_list_costs_the_same_queries_for_3_or_15_questions(
         assert client.get(url("question-list")).status_code == 200
     _grow_questions(12)
 
+    # the viewer's own unlisted questions (by id, so the activity index serves the page),
     # count, page, tags, certifications
-    with django_assert_max_num_queries(4) as many:
+    with django_assert_max_num_queries(5) as many:
         response = client.get(url("question-list"))
 
     assert len(response.json()["results"]) == 15
@@ -560,3 +561,31 @@ def test_a_thread_and_its_answer_list_cost_the_same_queries_for_2_or_12_answers(
 
     assert len(detail.captured_queries) == counts["question-detail"]
     assert len(answers.captured_queries) == counts["question-answers"]
+
+
+def test_the_question_list_shows_members_their_own_pending_questions_and_nobody_elses():
+    author, other = UserFactory(), UserFactory()
+    mine = QuestionFactory(author=author, status="pending")
+    theirs = QuestionFactory(author=other, status="pending")
+    listed = QuestionFactory()
+
+    def ids(user):
+        return {q["id"] for q in client_for(user).get(url("question-list")).json()["results"]}
+
+    assert ids(author) == {mine.pk, listed.pk}
+    assert ids(other) == {theirs.pk, listed.pk}
+    assert ids(UserFactory()) == {listed.pk}
+
+
+def test_list_totals_are_kept_until_the_next_announced_write(settings):
+    from community.pagecache import bump_content_generation
+
+    settings.PEERDESK_PAGE_CACHE = {**settings.PEERDESK_PAGE_CACHE, "SECONDS": 60}
+    client = client_for(UserFactory())
+    QuestionFactory()
+    assert client.get(url("question-list")).json()["count"] == 1
+    QuestionFactory()  # written behind the application's back: nothing announced it
+
+    assert client.get(url("question-list")).json()["count"] == 1
+    bump_content_generation()  # what every unsafe request and thread event does
+    assert client.get(url("question-list")).json()["count"] == 2
