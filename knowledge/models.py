@@ -120,6 +120,11 @@ class Article(models.Model):
             ),
             # Staff and agents see every audience: the same list without the audience filter.
             models.Index(fields=["-published_at", "-id"], name="article_published_idx"),
+            # The API lists articles by last update (the default ordering), for either.
+            models.Index(
+                fields=["audience", "-updated_at", "-id"], name="article_audience_upd_idx"
+            ),
+            models.Index(fields=["-updated_at", "-id"], name="article_updated_idx"),
         ]
 
     def __str__(self) -> str:
