@@ -207,7 +207,10 @@ def question_merge(
     if duplicate.pk == canonical.pk:
         raise ValidationError({"canonical": "A question cannot be merged into itself."})
     first, second = sorted([duplicate.pk, canonical.pk])
-    rows = {q.pk: q for q in Question.objects.select_for_update().filter(pk__in=[first, second])}
+    # Locked in id order (the default ordering is by activity), so two merges of the same pair
+    # cannot wait on each other.
+    locked = Question.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")
+    rows = {q.pk: q for q in locked}
     duplicate, canonical = rows[duplicate.pk], rows[canonical.pk]
     if canonical.merged_into_id or canonical.status == PostStatus.HIDDEN:
         raise ValidationError({"canonical": "Merge into a visible thread, not a hidden one."})
