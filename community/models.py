@@ -183,7 +183,12 @@ class Question(ImportedMixin, ModeratedMixin):
             models.Index(
                 fields=["status", "-last_activity_at", "-id"], name="question_status_activity_idx"
             ),
-            models.Index(fields=["area", "-last_activity_at"], name="question_area_activity_idx"),
+            # Status second, as above: an area's list and the home page's per-area counts read
+            # only visible questions (the counts from this index alone: 147 -> 18 ms at 100k).
+            models.Index(
+                fields=["area", "status", "-last_activity_at", "-id"],
+                name="question_area_status_idx",
+            ),
             # A member's profile lists their latest questions: with the status index SQLite
             # walked every visible question in activity order to find them (79 ms at 100k).
             models.Index(

@@ -569,3 +569,16 @@ def test_a_real_image_becomes_the_avatar(member_client, member):
     assert member.avatar and member.display_name == "Ada"
     html = member_client.get(member.get_absolute_url()).content.decode()
     assert member.avatar.url in html and "Router whisperer." in html
+
+
+def test_the_home_pages_area_counts_come_from_one_covering_index():
+    from django.db import connection
+
+    from community import selectors
+
+    QuestionFactory()
+    sql, params = selectors.area_list_with_counts().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "USING COVERING INDEX question_area_status_idx" in plan, plan
