@@ -159,7 +159,8 @@ def leaderboard(
     people = User.objects.in_bulk([user_id for user_id, _ in top])
     leaders = []
     for user_id, points in top:
-        person = people[user_id]
-        person.points = points
-        leaders.append(person)
+        person = people.get(user_id)  # None: the account went between the two queries
+        if person is not None:
+            person.points = points
+            leaders.append(person)
     return leaders

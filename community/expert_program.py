@@ -139,7 +139,9 @@ def expert_candidates_for_area(*, area: ProductArea, limit: int = 20) -> list[Us
     people = User.objects.in_bulk([row["author_id"] for row in rows])
     candidates = []
     for row in rows:
-        person = people[row.pop("author_id")]
+        person = people.get(row.pop("author_id"))  # None: gone between the two queries
+        if person is None:
+            continue
         for name, value in row.items():
             setattr(person, name, value)
         candidates.append(person)
