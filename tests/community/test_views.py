@@ -582,3 +582,24 @@ def test_the_home_pages_area_counts_come_from_one_covering_index():
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "USING COVERING INDEX question_area_status_idx" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("viewer", "index"),
+    [("member", "question_area_status_idx"), ("moderator", "question_area_idx")],
+)
+def test_an_area_list_is_read_in_activity_order_from_an_index_for_members_and_staff(viewer, index):
+    from django.db import connection
+
+    from community import selectors
+    from tests.factories import moderator
+
+    question = QuestionFactory()
+    person = moderator() if viewer == "moderator" else UserFactory()
+    qs = selectors.question_list(viewer=person, area=question.area, own_unlisted_by_id=True)
+    sql, params = qs[:20].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert f"USING INDEX {index}" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
