@@ -224,13 +224,12 @@ def _primary_validations(article: Article, validations: list[Validation]) -> lis
     return pinned or [v for v in validations if v.status == Validation.Status.ACTIVE]
 
 
-def _public_threads_q(*, through_question: bool = False) -> Q:
+def _public_threads_q() -> Q:
     """Threads a customer can open (visible, not merged away, not private): the console hands
     out their links, so pending, hidden or private threads never appear in it."""
-    prefix = "question__" if through_question else ""
-    return Q(
-        **{f"{prefix}status": PostStatus.VISIBLE, f"{prefix}merged_into__isnull": True}
-    ) & routing.question_visibility_q(AnonymousUser(), through_question=through_question)
+    return Q(status=PostStatus.VISIBLE, merged_into__isnull=True) & routing.question_visibility_q(
+        AnonymousUser()
+    )
 
 
 def _best_answers(question_ids: list[int]) -> dict[int, Answer]:
