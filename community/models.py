@@ -198,6 +198,12 @@ class Question(ImportedMixin, ModeratedMixin):
                 name="question_author_activity_idx",
             ),
             models.Index(fields=["answer_count", "-created_at"], name="question_unanswered_idx"),
+            # Members' unanswered list and its total: the index above (staff, every status) left
+            # SQLite reading each unanswered question's row to test its status (46 ms at 100k).
+            models.Index(
+                fields=["status", "answer_count", "-created_at", "-id"],
+                name="question_unanswered_status_idx",
+            ),
             models.Index(fields=["source_url"], name="question_source_url_idx"),
         ]
 

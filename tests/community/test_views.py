@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from community import services
-from community.models import Answer, Comment, Question, User, Vote
+from community.models import Answer, Comment, PostStatus, Question, User, Vote
 from tests.factories import (
     AnswerFactory,
     CertificationFactory,
@@ -581,7 +581,72 @@ def test_the_home_pages_area_counts_come_from_one_covering_index():
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-    assert "USING COVERING INDEX question_area_status_idx" in plan, plan
+    assert "USING COVERING INDEX question_area_status_idx (area_id=? AND status=?)" in plan, plan
+
+
+def test_the_home_pages_area_counts_count_visible_questions_in_the_areas_display_order():
+    from community import selectors
+
+    second = ProductAreaFactory(name="Alpha", position=2)
+    first = ProductAreaFactory(name="Zulu", position=1)
+    empty = ProductAreaFactory(name="Mike", position=3)
+    QuestionFactory.create_batch(2, area=second)
+    QuestionFactory(area=second, status=PostStatus.HIDDEN)
+    QuestionFactory(area=first)
+    QuestionFactory(area=first, status=PostStatus.PENDING)
+    areas = list(selectors.area_list_with_counts())
+    assert [(a.pk, a.question_count) for a in areas] == [
+        (first.pk, 1),
+        (second.pk, 2),
+        (empty.pk, 0),
+    ]
+
+
+def _count_plan(qs) -> str:
+    """The query plan of ``qs.count()`` as SQLite runs it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        qs.count()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {captured.captured_queries[-1]['sql']}")
+        return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "member"])
+def test_list_totals_exclude_private_questions_without_a_probe_per_question(viewer):
+    from django.contrib.auth.models import AnonymousUser
+
+    from community import selectors
+
+    QuestionFactory.create_batch(2)
+    person = AnonymousUser() if viewer == "anonymous" else UserFactory()
+    plan = _count_plan(selectors.question_list(viewer=person, own_unlisted_by_id=True))
+    assert "CORRELATED" not in plan, plan
+    assert "SEARCH community_question USING" in plan and "(status=?)" in plan, plan
+
+
+def test_a_tags_total_reads_the_tags_rows_not_every_visible_question():
+    from community import selectors
+
+    tag = TagFactory()
+    QuestionFactory(tags=[tag])
+    QuestionFactory(tags=[TagFactory()])
+    qs = selectors.question_list(viewer=UserFactory(), tag=tag, own_unlisted_by_id=True)
+    plan = _count_plan(qs)
+    assert "community_question_tags_tag_id" in plan and "(tag_id=?)" in plan, plan
+    assert "question_status_activity_idx" not in plan, plan
+    assert qs.count() == 1
+
+
+def test_the_unanswered_total_for_members_comes_from_one_covering_index():
+    from community import selectors
+
+    QuestionFactory(answer_count=0)
+    qs = selectors.question_list(viewer=UserFactory(), unanswered=True, own_unlisted_by_id=True)
+    plan = _count_plan(qs)
+    assert "USING COVERING INDEX question_unanswered_status_idx" in plan, plan
 
 
 @pytest.mark.parametrize(
