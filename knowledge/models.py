@@ -366,6 +366,24 @@ class SearchEntry(models.Model):
         return self.doc_id
 
 
+class SearchGeneration(models.Model):
+    """The version of the PostgreSQL search table: every write to it sets ``value`` to a new
+    number, in the same transaction. Web nodes key their cached search results by it, so a
+    result cached before a write, on any node, is never served after the write commits.
+
+    The numbers come from a sequence (``GENERATION_SEQUENCE``), not ``value + 1``: a rolled-back
+    write must not leave its number to be reused by the next write for other content. One row
+    (id 1), written by ``knowledge.search.postgres_backend``; on SQLite the table stays unused.
+    """
+
+    GENERATION_SEQUENCE = "knowledge_search_generation_seq"
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 class SearchTerm(models.Model):
     """The unstemmed words of indexed titles and solutions, for PostgreSQL "did you mean"
     suggestions (a pg_trgm index on ``word``, created by the migration where available)."""

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 DOC_TYPES = ("article", "thread_accepted", "thread")
 # Who may read a document: everyone, or CSRs and staff only. Backends refuse other values, so a
@@ -189,3 +192,40 @@ def combine_suggestions(words: list[str], alternatives: list[list[str]], limit: 
                 suggestions.append(" ".join([*best[:i], option, *best[i + 1 :]]))
             break
     return suggestions[:limit]
+
+
+class ResultsCache:
+    """Recent search results of one process, least recently used out first.
+
+    A key's first part names the index state its value was read from (a Whoosh searcher's
+    token, the PostgreSQL table's generation): storing a value of another state drops every
+    entry, since none can be hit again. Values are shared between callers: never mutate one.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            entries = self._entries
+            if entries and next(reversed(entries))[0] != key[0]:
+                entries.clear()
+            entries[key] = value
+            while len(entries) > self.size:
+                entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

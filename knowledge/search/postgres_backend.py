@@ -9,6 +9,10 @@ HTML-escaped text, so the only markup in a snippet is the ``<mark>`` it adds.
 Unlike Whoosh, every web node and worker writes and reads the same table: no single-writer
 queue, no index files to share. ``suggest`` needs the ``pg_trgm`` extension (the migration
 creates it where it may); without it, suggestions are empty.
+
+Each process keeps its recent result pages and suggestions, keyed by the table's generation
+(``SearchGeneration``, renewed by every write in its transaction) and read with one primary-key
+query before each search: a write on any node is seen by the next search on every node.
 """
 
 # SQL here is assembled from module constants only; every value is a bound parameter.
@@ -16,6 +20,7 @@ creates it where it may); without it, suggestions are empty.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -26,11 +31,12 @@ from typing import Any
 
 from django.db import connections, transaction
 
-from ..models import SearchEntry, SearchTerm
+from ..models import SearchEntry, SearchGeneration, SearchTerm
 from .base import (
     FACET_SAMPLE,
     TIERS,
     ProgressCallback,
+    ResultsCache,
     SearchBackend,
     SearchDocument,
     SearchFilters,
@@ -45,6 +51,7 @@ from .ranking import ranking_weights
 
 ENTRY = SearchEntry._meta.db_table
 TERM = SearchTerm._meta.db_table
+GENERATION = SearchGeneration._meta.db_table
 CONFIG = "english"
 BATCH_SIZE = 500  # also the progress step, as in the Whoosh backend
 MAX_QUERY_CHARS = 500
@@ -61,6 +68,9 @@ SNIPPET_FALLBACK_CHARS = 200
 RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
 # 1: divide by 1 + log(length), so a long thread repeating a word does not bury a short article.
 RANK_NORMALIZATION = 1
+# Recent search pages kept per process, as in the Whoosh backend: support searches repeat, and a
+# broad query ranks every match (100+ ms of the shared database's time at 100k documents).
+RESULTS_CACHE_SIZE = 1024
 TRIGRAM_THRESHOLD = 0.2  # "ruoter" ~ "router" is 0.27; the edit distance filter does the rest
 MAX_EDIT_DISTANCE = 2
 
@@ -103,6 +113,14 @@ ON CONFLICT (doc_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])}, vector = EXCLUDED.vector
 """
 _TERMS_SQL = f"INSERT INTO {TERM} (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING"
+# Every write ends with a new generation, in its transaction (see SearchGeneration). Last, so the
+# row's lock is held only until the commit that follows: writers take it in the same place.
+_BUMP_GENERATION_SQL = f"""
+INSERT INTO {GENERATION} (id, value)
+VALUES (1, nextval('{SearchGeneration.GENERATION_SEQUENCE}'))
+ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value
+"""
+_READ_GENERATION_SQL = f"SELECT value FROM {GENERATION} WHERE id = 1"
 
 # A query that is empty after stop words ('') or only negative ('T', e.g. "-router") would
 # match nothing or everything; both mean "no hits".
@@ -295,6 +313,8 @@ class PostgresBackend(SearchBackend):
     def __init__(self, path: str = "", *, using: str = "default"):
         self.using = using
         self._has_trigram: bool | None = None
+        # Keyed by the table's generation first (see _generation).
+        self._results_cache = ResultsCache(RESULTS_CACHE_SIZE)
 
     def close(self) -> None:
         """Nothing to release: Django owns the connection."""
@@ -334,18 +354,21 @@ class PostgresBackend(SearchBackend):
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             for batch in _batches(docs, BATCH_SIZE):
                 self._write(cursor, batch)
+            cursor.execute(_BUMP_GENERATION_SQL)
 
     def delete(self, doc_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return
-        with connections[self.using].cursor() as cursor:
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             cursor.execute(f"DELETE FROM {ENTRY} WHERE doc_id = ANY(%s)", [ids])
+            cursor.execute(_BUMP_GENERATION_SQL)
 
     def clear(self) -> None:
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             cursor.execute(f"DELETE FROM {ENTRY}")
             cursor.execute(f"DELETE FROM {TERM}")
+            cursor.execute(_BUMP_GENERATION_SQL)
 
     def stored_versions(self) -> dict[str, dt.datetime]:
         with connections[self.using].cursor() as cursor:
@@ -366,6 +389,7 @@ class PostgresBackend(SearchBackend):
                 count += len(batch)
                 if progress:
                     progress(count)
+            cursor.execute(_BUMP_GENERATION_SQL)
         return count
 
     # --- reading ---------------------------------------------------------------------------
@@ -460,6 +484,20 @@ class PostgresBackend(SearchBackend):
         where, params = self._filter_sql(filters)
         offset = (page - 1) * page_size
         with connections[self.using].cursor() as cursor:
+            # The day and the weights as in the Whoosh backend's key: freshness moves daily.
+            cache_key = (
+                self._generation(cursor),
+                "search",
+                dt.datetime.now(dt.UTC).date().toordinal(),
+                tuple(self._signals()),
+                text,
+                (filters.area, filters.tag, filters.type, tuple(filters.audiences), filters.tier),
+                page,
+                page_size,
+            )
+            cached = self._results_cache.get(cache_key)
+            if cached is not None:
+                return dataclasses.replace(cached, query=query)
             cursor.execute(
                 _SEARCH_SQL.format(q_cte=_WEBSEARCH_CTE, where=where),
                 [
@@ -482,7 +520,7 @@ class PostgresBackend(SearchBackend):
             elif key:
                 facets[kind][key] = count
         hits = [self._hit(row[1:]) for row in rows if row[1] is not None]
-        return SearchResults(
+        found = SearchResults(
             query=query,
             hits=hits,
             total=total,
@@ -495,6 +533,17 @@ class PostgresBackend(SearchBackend):
                 if counts or name != "tier"
             },
         )
+        self._results_cache.put(cache_key, found)
+        return found
+
+    @staticmethod
+    def _generation(cursor: Any) -> int:
+        """The table's generation, the first part of every cache key. Read before the reads
+        whose results are kept under it, so those results are at least that new; once a later
+        write commits, every search reads the new generation and misses the old entries."""
+        cursor.execute(_READ_GENERATION_SQL)
+        row = cursor.fetchone()
+        return row[0] if row else 0
 
     def similar(
         self, text: str, *, filters: SearchFilters | None = None, limit: int = 5
@@ -528,43 +577,54 @@ class PostgresBackend(SearchBackend):
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             if not self._trigram_available(cursor):
                 return []
-            # Stop words ("how", "you") and words any document contains (by stem) are right.
-            # A word of the terms table was indexed as typed: a primary-key probe says so at
-            # once, where the GIN EXISTS builds the bitmap of every row holding a common word
-            # (~1 ms per word at 100k documents). OR is evaluated left to right.
+            # Cached like search(): "did you mean" runs for every query with under three hits,
+            # with a trigram query per unknown word, and the same misspellings recur.
+            cache_key = (self._generation(cursor), "suggest", tuple(words), limit)
+            cached = self._results_cache.get(cache_key)
+            if cached is not None:
+                return list(cached)
+            suggestions = self._suggest(cursor, words, limit)
+        self._results_cache.put(cache_key, tuple(suggestions))
+        return suggestions
+
+    def _suggest(self, cursor: Any, words: list[str], limit: int) -> list[str]:
+        # Stop words ("how", "you") and words any document contains (by stem) are right.
+        # A word of the terms table was indexed as typed: a primary-key probe says so at
+        # once, where the GIN EXISTS builds the bitmap of every row holding a common word
+        # (~1 ms per word at 100k documents). OR is evaluated left to right.
+        cursor.execute(
+            f"""SELECT w, EXISTS (SELECT 1 FROM {TERM} t WHERE t.word = w)
+                    OR numnode(plainto_tsquery('{CONFIG}', w)) = 0
+                    OR EXISTS (SELECT 1 FROM {ENTRY} e
+                               WHERE e.vector @@ plainto_tsquery('{CONFIG}', w))
+                FROM unnest(%s::text[]) AS w""",
+            [sorted(set(words))],
+        )
+        known = {word for word, is_known in cursor.fetchall() if is_known}
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(TRIGRAM_THRESHOLD)],
+        )
+        alternatives: list[list[str]] = []
+        for word in words:
+            if len(word) < 3 or word.isdigit() or word in known:
+                alternatives.append([word])
+                continue
             cursor.execute(
-                f"""SELECT w, EXISTS (SELECT 1 FROM {TERM} t WHERE t.word = w)
-                        OR numnode(plainto_tsquery('{CONFIG}', w)) = 0
-                        OR EXISTS (SELECT 1 FROM {ENTRY} e
-                                   WHERE e.vector @@ plainto_tsquery('{CONFIG}', w))
-                    FROM unnest(%s::text[]) AS w""",
-                [sorted(set(words))],
+                f"""SELECT word, similarity(word, %s) AS sim FROM {TERM}
+                    WHERE word %% %s AND length(word) BETWEEN %s AND %s
+                    ORDER BY sim DESC, word LIMIT 50""",
+                [
+                    word,
+                    word,
+                    len(word) - MAX_EDIT_DISTANCE,
+                    len(word) + MAX_EDIT_DISTANCE,
+                ],
             )
-            known = {word for word, is_known in cursor.fetchall() if is_known}
-            cursor.execute(
-                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-                [str(TRIGRAM_THRESHOLD)],
-            )
-            alternatives: list[list[str]] = []
-            for word in words:
-                if len(word) < 3 or word.isdigit() or word in known:
-                    alternatives.append([word])
-                    continue
-                cursor.execute(
-                    f"""SELECT word, similarity(word, %s) AS sim FROM {TERM}
-                        WHERE word %% %s AND length(word) BETWEEN %s AND %s
-                        ORDER BY sim DESC, word LIMIT 50""",
-                    [
-                        word,
-                        word,
-                        len(word) - MAX_EDIT_DISTANCE,
-                        len(word) + MAX_EDIT_DISTANCE,
-                    ],
-                )
-                scored = [
-                    (_edit_distance(word, candidate, MAX_EDIT_DISTANCE), -sim, candidate)
-                    for candidate, sim in cursor.fetchall()
-                ]
-                options = [c for distance, _, c in sorted(scored) if distance <= MAX_EDIT_DISTANCE]
-                alternatives.append(options[:limit] or [word])
+            scored = [
+                (_edit_distance(word, candidate, MAX_EDIT_DISTANCE), -sim, candidate)
+                for candidate, sim in cursor.fetchall()
+            ]
+            options = [c for distance, _, c in sorted(scored) if distance <= MAX_EDIT_DISTANCE]
+            alternatives.append(options[:limit] or [word])
         return combine_suggestions(words, alternatives, limit)

@@ -27,7 +27,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -48,6 +48,7 @@ from .base import (
     FACET_SAMPLE,
     TIERS,
     ProgressCallback,
+    ResultsCache,
     SearchBackend,
     SearchDocument,
     SearchFilters,
@@ -229,8 +230,8 @@ class _BaseWhooshBackend(SearchBackend):
         )
         self._lock = threading.RLock()
         self._searcher_obj: Searcher | None = None
-        # Results of recent searches against the current searcher (guarded by self._lock).
-        self._results_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        # Results of recent searches, keyed by the token of the searcher they came from.
+        self._results_cache = ResultsCache(RESULTS_CACHE_SIZE)
         self._parser = self._make_parser(syntax=True)
         self._plain_parser = self._make_parser(syntax=False)
         self._plain_words = PlainWordsParser(self.schema, TEXT_FIELDS)
@@ -635,10 +636,9 @@ class _BaseWhooshBackend(SearchBackend):
             key = self._result_key(searcher, "search", query, filters, page, page_size)
             cached = self._results_cache.get(key)
             if cached is not None:
-                self._results_cache.move_to_end(key)
                 return cached
             found = self._search(searcher, query, filters, page, page_size) or empty
-            self._remember(key, found)
+            self._results_cache.put(key, found)
             return found
 
     def _result_key(self, searcher: Searcher, *parts: Any) -> tuple[Any, ...]:
@@ -650,14 +650,6 @@ class _BaseWhooshBackend(SearchBackend):
             token = searcher.__dict__["_peerdesk_token"] = uuid.uuid4().hex
         weights = self._weighting.current_weights()
         return (token, dt.datetime.now(dt.UTC).date().toordinal(), weights, *parts)
-
-    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
-        cache = self._results_cache
-        if cache and next(iter(cache))[0] != key[0]:
-            cache.clear()  # entries of an older searcher can never be hit again
-        cache[key] = value
-        while len(cache) > RESULTS_CACHE_SIZE:
-            cache.popitem(last=False)
 
     def _search(
         self, searcher: Searcher, query: str, filters: SearchFilters, page: int, page_size: int
@@ -771,7 +763,7 @@ class _BaseWhooshBackend(SearchBackend):
             cached = self._results_cache.get(key)
             if cached is None:
                 cached = self._similar(searcher, tokens, filters, limit)
-                self._remember(key, cached)
+                self._results_cache.put(key, cached)
             return list(cached)
 
     def _similar(

@@ -602,6 +602,79 @@ def test_postgres_snippets_stay_escaped_around_entities_and_long_texts(pg_backen
     assert "<u>" not in second
 
 
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_serves_a_repeated_search_from_its_cache_until_another_node_writes(pg_backend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from knowledge.search.postgres_backend import PostgresBackend
+
+    other_node = PostgresBackend()  # a second web node or a worker: same table, its own cache
+    other_node.upsert([doc(1, "Router lights", solution="Amber means no signal.")])
+    assert ids(pg_backend.search("router").hits) == ["article:1"]
+
+    with CaptureQueriesContext(connection) as repeat:
+        again = pg_backend.search("router ")
+    assert ids(again.hits) == ["article:1"] and again.query == "router "
+    assert len(repeat.captured_queries) == 1  # the generation, not the ranking
+    assert "knowledge_searchgeneration" in repeat.captured_queries[0]["sql"]
+
+    other_node.upsert([doc(2, "Router reset", solution="Hold the button.")])
+    assert sorted(ids(pg_backend.search("router").hits)) == ["article:1", "article:2"]
+    other_node.delete(["article:1"])
+    assert ids(pg_backend.search("router").hits) == ["article:2"]
+    other_node.rebuild([doc(3, "Router firmware")])
+    assert ids(pg_backend.search("router").hits) == ["article:3"]
+    other_node.clear()
+    assert pg_backend.search("router").total == 0
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_caches_did_you_mean_until_another_node_writes(pg_backend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from knowledge.search.postgres_backend import PostgresBackend
+
+    other_node = PostgresBackend()
+    other_node.upsert([doc(1, "Router lights", solution="Amber means no signal.")])
+    assert pg_backend.suggest("ruoter lights") == ["router lights"]
+
+    with CaptureQueriesContext(connection) as repeat:
+        assert pg_backend.suggest("ruoter lights") == ["router lights"]
+    assert not [q for q in repeat.captured_queries if "similarity(" in q["sql"]]
+
+    other_node.upsert([doc(2, "Ruoter, the brand", solution="Ruoter routers ship in red.")])
+    assert pg_backend.suggest("ruoter lights") == []
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_never_serves_results_of_a_rolled_back_write(pg_backend):
+    from django.db import transaction
+
+    from knowledge.search.postgres_backend import PostgresBackend
+
+    other_node = PostgresBackend()
+    other_node.upsert([doc(1, "Router lights")])
+    assert ids(pg_backend.search("router").hits) == ["article:1"]
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        other_node.upsert([doc(2, "Router reset")])
+        # Seen inside the write's own transaction, and cached under its generation.
+        assert sorted(ids(pg_backend.search("router").hits)) == ["article:1", "article:2"]
+        raise Abort
+    # The next write must not get the rolled-back write's generation back.
+    other_node.upsert([doc(3, "Router firmware")])
+
+    assert sorted(ids(pg_backend.search("router").hits)) == ["article:1", "article:3"]
+
+
 # --- Trust signals in the ranking, the tier facet and filter (issue 3): every backend. ----------
 
 RANKING = {
