@@ -105,6 +105,8 @@ def main() -> None:
                 f"{len(ctx.captured_queries):7d}"
             )
             for query in ctx.captured_queries:
+                if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
+                    continue  # writes (the search log) and transaction control: not re-run
                 with connection.cursor() as cursor:
                     started = time.perf_counter()
                     cursor.execute(query["sql"])
