@@ -199,7 +199,8 @@ class ResultsCache:
 
     A key's first part names the index state its value was read from (a Whoosh searcher's
     token, the PostgreSQL table's generation): storing a value of another state drops every
-    entry, since none can be hit again. Values are shared between callers: never mutate one.
+    entry, since none can be hit again. A state of None means unknown: such keys are never
+    stored or found. Values are shared between callers: never mutate one.
     """
 
     def __init__(self, size: int):
@@ -208,6 +209,8 @@ class ResultsCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> Any:
+        if key[0] is None:
+            return None
         with self._lock:
             value = self._entries.get(key)
             if value is not None:
@@ -215,6 +218,8 @@ class ResultsCache:
             return value
 
     def put(self, key: tuple[Any, ...], value: Any) -> None:
+        if key[0] is None:
+            return
         with self._lock:
             entries = self._entries
             if entries and next(reversed(entries))[0] != key[0]:

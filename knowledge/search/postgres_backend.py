@@ -537,13 +537,14 @@ class PostgresBackend(SearchBackend):
         return found
 
     @staticmethod
-    def _generation(cursor: Any) -> int:
+    def _generation(cursor: Any) -> int | None:
         """The table's generation, the first part of every cache key. Read before the reads
         whose results are kept under it, so those results are at least that new; once a later
-        write commits, every search reads the new generation and misses the old entries."""
+        write commits, every search reads the new generation and misses the old entries.
+        None (nothing cached) until the first write, or after ``flush`` emptied the table."""
         cursor.execute(_READ_GENERATION_SQL)
         row = cursor.fetchone()
-        return row[0] if row else 0
+        return row[0] if row else None
 
     def similar(
         self, text: str, *, filters: SearchFilters | None = None, limit: int = 5

@@ -632,6 +632,27 @@ def test_postgres_serves_a_repeated_search_from_its_cache_until_another_node_wri
 
 @pytest.mark.integration
 @pytest.mark.django_db
+def test_postgres_caches_nothing_while_the_generation_is_unknown(pg_backend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pg_backend.upsert([doc(1, "Router lights")])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM knowledge_searchgeneration")  # as `manage.py flush` does
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ran:
+            assert ids(pg_backend.search("router").hits) == ["article:1"]
+        assert len(ran.captured_queries) == 2  # the generation, then the ranking, each time
+
+    pg_backend.upsert([doc(2, "Router reset")])
+    with CaptureQueriesContext(connection) as ran:
+        pg_backend.search("router")
+        pg_backend.search("router")
+    assert len(ran.captured_queries) == 3  # cached again once a write renewed the generation
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
 def test_postgres_caches_did_you_mean_until_another_node_writes(pg_backend):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
