@@ -83,6 +83,7 @@ def question_visibility_q(viewer, *, through_question: bool = False) -> Q:
         directed_to_viewer = DirectedQuestion.objects.filter(expert=viewer).values("question_id")
         private = private.exclude(question__author=viewer).exclude(question__in=directed_to_viewer)
     prefix = "question__" if through_question else ""
+    # NOT IN is safe here: a directed row's question_id is never NULL.
     return ~Q(**{f"{prefix}pk__in": private.values("question_id")})
 
 

@@ -231,6 +231,3 @@ class ResultsCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
