@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DOC_TYPES = ("article", "thread_accepted", "thread")
+# Common terms (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency): in a large index a
+# word found in more than COMMON_TERM_FRACTION of the documents only re-orders the documents the
+# query's rarer words match, instead of making the backend score tens of thousands of documents.
+# Below COMMON_TERMS_MIN_DOCS every word counts fully (scoring everything is cheap there).
+COMMON_TERMS_MIN_DOCS = 20_000
+COMMON_TERM_FRACTION = 0.01
 # Who may read a document: everyone, or CSRs and staff only. Backends refuse other values, so a
 # reader's exclusions (every audience not granted) cover the whole index.
 AUDIENCES = ("public", "internal")

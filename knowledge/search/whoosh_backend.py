@@ -45,6 +45,8 @@ from whoosh.searching import Hit, Searcher
 from .analysis import SYNONYM_GROUPS, synonym_map
 from .base import (
     AUDIENCES,
+    COMMON_TERM_FRACTION,
+    COMMON_TERMS_MIN_DOCS,
     FACET_SAMPLE,
     TIERS,
     ProgressCallback,
@@ -145,12 +147,6 @@ def _has_positive_clause(q: wq.Query) -> bool:
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
-# Common terms (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency): in a large index a
-# word found in more than COMMON_TERM_FRACTION of the documents only re-orders the documents the
-# query's rarer words match, instead of making Whoosh score tens of thousands of documents.
-# Below COMMON_TERMS_MIN_DOCS every word counts fully (scoring everything is cheap there).
-COMMON_TERMS_MIN_DOCS = 20_000
-COMMON_TERM_FRACTION = 0.01
 # Recent results kept per process: support searches repeat ("reset password", an outage's error
 # message), and a cached page costs a dict lookup instead of a Whoosh query.
 RESULTS_CACHE_SIZE = 1024

@@ -620,7 +620,10 @@ def test_postgres_serves_a_repeated_search_from_its_cache_until_another_node_wri
     assert len(repeat.captured_queries) == 1  # the generation, not the ranking
     assert "knowledge_searchgeneration" in repeat.captured_queries[0]["sql"]
 
+    assert ids(pg_backend.similar("router lights amber")) == ["article:1"]
+
     other_node.upsert([doc(2, "Router reset", solution="Hold the button.")])
+    assert ids(pg_backend.similar("router lights amber")) == ["article:1", "article:2"]
     assert sorted(ids(pg_backend.search("router").hits)) == ["article:1", "article:2"]
     other_node.delete(["article:1"])
     assert ids(pg_backend.search("router").hits) == ["article:2"]
@@ -669,6 +672,33 @@ def test_postgres_caches_did_you_mean_until_another_node_writes(pg_backend):
 
     other_node.upsert([doc(2, "Ruoter, the brand", solution="Ruoter routers ship in red.")])
     assert pg_backend.suggest("ruoter lights") == []
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_postgres_similar_lets_common_words_rank_but_not_select(pg_backend, monkeypatch):
+    from django.db import connection
+
+    from knowledge.search import postgres_backend
+
+    monkeypatch.setattr(postgres_backend, "COMMON_TERMS_MIN_DOCS", 1)  # as a large table
+    notes = [doc(pk, f"Router note {pk}", solution="Lights and cables.") for pk in range(10, 70)]
+    pg_backend.upsert(
+        [
+            *notes,
+            doc(1, "Router firmware rollback", solution="Flash the previous image."),
+            doc(2, "Firmware rollback guide", solution="Keep the old image."),
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_searchentry")  # the statistics autovacuum keeps
+
+    # "router" is in 61 of 62 documents: it ranks the two that share the rare words, and no
+    # note that shares only it is suggested.
+    assert ids(pg_backend.similar("router firmware rollback")) == ["article:1", "article:2"]
+    # Only common words, or rare ones no document has: the rarest common words select.
+    assert len(pg_backend.similar("router", limit=5)) == 5
+    assert len(pg_backend.similar("router zzyzxq", limit=5)) == 5
 
 
 @pytest.mark.integration
