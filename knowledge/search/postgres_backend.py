@@ -603,10 +603,12 @@ class PostgresBackend(SearchBackend):
 
         A pasted question holds words most documents share ("use", "work", "get"): as an OR
         of all of them, PostgreSQL ranked most of the table (p50 305 ms, p95 824 ms at 100k
-        documents). As in the Whoosh backend, once the table holds COMMON_TERMS_MIN_DOCS a
-        lexeme found in more than COMMON_TERM_FRACTION of the documents only re-orders what
-        the rarer ones select. When there are none, or they match nothing the filters allow
-        (a word no document has), the rarest third of the common ones select."""
+        documents). The Whoosh backend's rule for queries it scores through Whoosh's matchers
+        (its vector scorer scores every word, cheaply): once the table holds
+        COMMON_TERMS_MIN_DOCS, a lexeme found in more than COMMON_TERM_FRACTION of the
+        documents only re-orders what the rarer ones select. When there are none, or they
+        match nothing the filters allow (a word no document has), the rarest third of the
+        common ones select."""
         frequencies = self._lexeme_frequencies(cursor)
         rare = [lex for lex in lexemes if frequencies.get(lex, 0.0) <= COMMON_TERM_FRACTION]
         common = sorted((lex for lex in lexemes if lex not in rare), key=frequencies.__getitem__)
