@@ -9,6 +9,11 @@ SEQUENCE = "knowledge_search_generation_seq"
 def create_sequence(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}")
+        # A first generation, so an existing index is cached before its next write.
+        schema_editor.execute(
+            "INSERT INTO knowledge_searchgeneration (id, value) "
+            f"VALUES (1, nextval('{SEQUENCE}')) ON CONFLICT (id) DO NOTHING"
+        )
 
 
 def drop_sequence(apps, schema_editor):

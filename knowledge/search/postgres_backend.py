@@ -124,6 +124,12 @@ VALUES (1, nextval('{SearchGeneration.GENERATION_SEQUENCE}'))
 ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value
 """
 _READ_GENERATION_SQL = f"SELECT value FROM {GENERATION} WHERE id = 1"
+# search(), before ranking: the generation, the parsed query (texts that differ only in stop
+# words or punctuation share results) and whether it can match anything at all.
+_READ_SEARCH_STATE_SQL = f"""
+SELECT ({_READ_GENERATION_SQL}), parsed::text, querytree(parsed) IN ('', 'T')
+FROM (SELECT websearch_to_tsquery('{CONFIG}', %s) AS parsed) p
+"""
 
 # A query that is empty after stop words ('') or only negative ('T', e.g. "-router") would
 # match nothing or everything; both mean "no hits".
@@ -500,13 +506,17 @@ class PostgresBackend(SearchBackend):
         where, params = self._filter_sql(filters)
         offset = (page - 1) * page_size
         with connections[self.using].cursor() as cursor:
+            cursor.execute(_READ_SEARCH_STATE_SQL, [text])
+            generation, parsed, matches_nothing = cursor.fetchone()
+            if matches_nothing:  # only stop words, or only negated words
+                return empty
             # The day and the weights as in the Whoosh backend's key: freshness moves daily.
             cache_key = (
-                self._generation(cursor),
+                generation,
                 "search",
                 dt.datetime.now(dt.UTC).date().toordinal(),
                 tuple(self._signals()),
-                text,
+                parsed,
                 (filters.area, filters.tag, filters.type, tuple(filters.audiences), filters.tier),
                 page,
                 page_size,

@@ -635,6 +635,23 @@ def test_postgres_serves_a_repeated_search_from_its_cache_until_another_node_wri
 
 @pytest.mark.integration
 @pytest.mark.django_db
+def test_postgres_shares_cached_results_between_texts_that_parse_the_same(pg_backend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pg_backend.upsert([doc(1, "Brewing a stout"), doc(2, "Router lights")])
+    assert ids(pg_backend.search("How can I brew?").hits) == ["article:1"]
+
+    with CaptureQueriesContext(connection) as ran:
+        again = pg_backend.search("brewing")  # the same lexeme once stop words are gone
+        nothing = pg_backend.search("How can I")  # stop words only: nothing to rank
+    assert ids(again.hits) == ["article:1"] and again.query == "brewing"
+    assert nothing.total == 0
+    assert len(ran.captured_queries) == 2  # one state read each, no ranking
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
 def test_postgres_caches_nothing_while_the_generation_is_unknown(pg_backend):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
