@@ -141,10 +141,10 @@ q AS MATERIALIZED (
     SELECT query FROM (SELECT websearch_to_tsquery('{CONFIG}', %s) AS query) parsed
     WHERE querytree(query) NOT IN ('', 'T')
 )"""
-# similar(): ``query`` ranks, ``match`` selects (the rare words; see _similar_match).
+# similar(): ``query`` ranks, ``match`` selects (the rare words; see _similar_matches).
 _TSQUERY_CTE = "q AS MATERIALIZED (SELECT %s::tsquery AS query, %s::tsquery AS match)"
-# Lexemes in more than COMMON_TERM_FRACTION of the rows, from the statistics ANALYZE (and so
-# autovacuum) keeps for the vector column, with the table's row count.
+# The table's row count and its most common lexemes with the fraction of rows holding each, from
+# the statistics ANALYZE (and so autovacuum) keeps for the vector column.
 _LEXEME_STATS_SQL = """
 SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs
 FROM pg_class c
