@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
@@ -171,6 +171,30 @@ def generation_cached(name: str, compute: Callable[[], Any]) -> Any:
 
 
 _MISSING = object()
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def generation_cached_many(
+    names: Mapping[K, str], compute_missing: Callable[[list[K]], Mapping[K, V]]
+) -> dict[K, V]:
+    """``generation_cached`` for several values at once: one cache read for all of ``names``
+    (item → name), then ``compute_missing`` for the items not cached, whose values are stored
+    in one write. An item ``compute_missing`` leaves out is missing from the result."""
+    seconds = _config().get("SECONDS")
+    if not seconds:
+        return dict(compute_missing(list(names)))
+    prefix = f"peerdesk:derived:{content_generation()}:"
+    keys = {item: prefix + name for item, name in names.items()}
+    cache = _page_cache()
+    found = cache.get_many(list(keys.values()))
+    values = {item: found[key] for item, key in keys.items() if key in found}
+    missing = [item for item in names if item not in values]
+    if missing:
+        computed = compute_missing(missing)
+        cache.set_many({keys[item]: value for item, value in computed.items()}, seconds)
+        values.update(computed)
+    return values
 
 
 class CountCachingPaginator(Paginator):

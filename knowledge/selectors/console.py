@@ -28,7 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
-from community import routing
+from community import pagecache, routing
 from community.models import Answer, PostStatus, Question
 
 from .. import rules
@@ -41,6 +41,8 @@ from .articles import article_list
 CONSOLE_PAGE_SIZE = 10
 CONSOLE_MAX_PAGE_SIZE = 20
 CONSOLE_RELATED_THREADS = 3
+# Threads kept per tag for related threads: the headroom of the largest console page.
+TAG_TOP_DEPTH = CONSOLE_RELATED_THREADS + CONSOLE_MAX_PAGE_SIZE
 CONSOLE_RECENT = 10
 # Internal articles are the point of the console: agents see both audiences.
 CONSOLE_AUDIENCES = ("public", "internal")
@@ -262,33 +264,52 @@ def _best_answers(question_ids: list[int]) -> dict[int, Answer]:
     return {answer.question_id: answer for answer in ranked}
 
 
+def _best_threads_by_tag(tag_ids, depth: int) -> dict[int, list[tuple[int, int]]]:
+    """Per tag, its ``depth`` best-scored public threads as (question, score), best first (one
+    query: a per-tag top-N window)."""
+    per_tag: dict[int, list[tuple[int, int]]] = {tag_id: [] for tag_id in tag_ids}
+    if not per_tag:
+        return per_tag
+    # Visibility as a per-row test, so the tags drive the query (their index finds the tagged
+    # threads); as a join condition on status, SQLite walked every visible thread (591 ms for
+    # ten articles at 100k threads).
+    public = Question.objects.filter(_public_threads_q(), pk=OuterRef("question_id"))
+    rows = (
+        Question.tags.through.objects.filter(Exists(public), tag_id__in=list(per_tag))
+        .annotate(
+            tag_rank=Window(
+                RowNumber(),
+                partition_by=[F("tag_id")],
+                order_by=[F("question__score").desc(), F("question_id").desc()],
+            )
+        )
+        .filter(tag_rank__lte=depth)
+        .values_list("tag_id", "question_id", "question__score")
+    )
+    for tag_id, question_id, score in rows:
+        per_tag[tag_id].append((question_id, score))
+    return per_tag
+
+
 def _related_threads(articles: list[Article]) -> dict[int, tuple[RelatedThread, ...]]:
     """Per article: its source thread, then the best-scored threads sharing its tags (two
-    queries for all articles: a per-tag top-N window, then the titles)."""
+    queries for all articles: a per-tag top-N window, then the titles).
+
+    The per-tag lists are kept until the next write (``generation_cached_many``), TAG_TOP_DEPTH
+    deep: ranking a popular tag's threads costs tens of milliseconds at 100k threads, and an
+    agent's searches keep meeting the same tags. A longer list of articles (other callers)
+    reads them uncached."""
     tag_ids = {tag.pk for article in articles for tag in article.tags.all()}
-    per_tag: dict[int, list[tuple[int, int]]] = defaultdict(list)  # tag → [(question, score)]
-    if tag_ids:
-        through = Question.tags.through
-        # Each source thread may take a slot in a tag's top list, hence the headroom.
-        headroom = CONSOLE_RELATED_THREADS + len(articles)
-        # Visibility as a per-row test, so the tags drive the query (their index finds the
-        # tagged threads); as a join condition on status, SQLite walked every visible thread
-        # (591 ms for ten articles at 100k threads).
-        public = Question.objects.filter(_public_threads_q(), pk=OuterRef("question_id"))
-        rows = (
-            through.objects.filter(Exists(public), tag_id__in=tag_ids)
-            .annotate(
-                tag_rank=Window(
-                    RowNumber(),
-                    partition_by=[F("tag_id")],
-                    order_by=[F("question__score").desc(), F("question_id").desc()],
-                )
-            )
-            .filter(tag_rank__lte=headroom)
-            .values_list("tag_id", "question_id", "question__score")
+    # Each source thread may take a slot in a tag's top list, hence the headroom.
+    headroom = CONSOLE_RELATED_THREADS + len(articles)
+    if headroom <= TAG_TOP_DEPTH:
+        best = pagecache.generation_cached_many(
+            {tag_id: f"console-tag-top:{tag_id}" for tag_id in tag_ids},
+            lambda missing: _best_threads_by_tag(missing, TAG_TOP_DEPTH),
         )
-        for tag_id, question_id, score in rows:
-            per_tag[tag_id].append((question_id, score))
+    else:
+        best = _best_threads_by_tag(tag_ids, headroom)
+    per_tag = {tag_id: threads[:headroom] for tag_id, threads in best.items()}
     chosen: dict[int, list[int]] = {}
     for article in articles:
         shared: dict[int, list[int]] = {}  # question → [shared tag count, score]

@@ -805,3 +805,29 @@ def test_related_threads_are_found_from_the_articles_tags_not_from_every_visible
         plan = [str(row[-1]) for row in cursor.fetchall()]
     first_search = next(step for step in plan if step.startswith(("SEARCH", "SCAN")))
     assert "community_question_tags" in first_search and "(tag_id=?)" in first_search, plan
+
+
+def test_related_threads_reuse_each_tags_best_threads_until_a_write(settings):
+    from community import pagecache
+    from knowledge.selectors.console import _related_threads
+
+    settings.PEERDESK_PAGE_CACHE = {"SECONDS": 60, "VIEWS": set()}
+    tag = TagFactory()
+    article = ArticleFactory()
+    article.tags.add(tag)
+    low = QuestionFactory(tags=[tag], score=1, title="Low-scored thread")
+    QuestionFactory(tags=[tag], score=5, title="High-scored thread")
+
+    def related() -> tuple[list[str], int]:
+        with CaptureQueriesContext(connection) as ctx:
+            threads = _related_threads([article])[article.pk]
+        windows = sum("ROW_NUMBER" in q["sql"].upper() for q in ctx.captured_queries)
+        return [t.title for t in threads if not t.is_source], windows
+
+    assert related() == (["High-scored thread", "Low-scored thread"], 1)
+    assert related() == (["High-scored thread", "Low-scored thread"], 0)  # kept per tag
+
+    low.score = 9
+    low.save(update_fields=["score"])
+    pagecache.bump_content_generation()  # what every write request and thread event does
+    assert related() == (["Low-scored thread", "High-scored thread"], 1)
