@@ -158,19 +158,9 @@ def generation_cached(name: str, compute: Callable[[], Any]) -> Any:
     """``compute()``, cached under the content generation: exact after any announced write (the
     generation changes) and free on repeat. For aggregates every signed-in page would recompute,
     such as counts over every question. Values must be picklable."""
-    seconds = _config().get("SECONDS")
-    if not seconds:
-        return compute()
-    key = f"peerdesk:derived:{content_generation()}:{name}"
-    cache = _page_cache()
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
-        value = compute()
-        cache.set(key, value, seconds)
-    return value
+    return generation_cached_many({name: name}, lambda _missing: {name: compute()})[name]
 
 
-_MISSING = object()
 K = TypeVar("K")
 V = TypeVar("V")
 

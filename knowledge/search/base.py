@@ -200,6 +200,11 @@ def combine_suggestions(words: list[str], alternatives: list[list[str]], limit: 
     return suggestions[:limit]
 
 
+# Recent results kept per process by either backend: support searches repeat ("reset password",
+# an outage's error message), and a cached page costs a dict lookup instead of a ranking.
+RESULTS_CACHE_SIZE = 1024
+
+
 class ResultsCache:
     """Recent search results of one process, least recently used out first.
 
@@ -209,7 +214,7 @@ class ResultsCache:
     stored or found. Values are shared between callers: never mutate one.
     """
 
-    def __init__(self, size: int):
+    def __init__(self, size: int = RESULTS_CACHE_SIZE):
         self.size = size
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()

@@ -71,9 +71,6 @@ SNIPPET_FALLBACK_CHARS = 200
 RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
 # 1: divide by 1 + log(length), so a long thread repeating a word does not bury a short article.
 RANK_NORMALIZATION = 1
-# Recent search pages kept per process, as in the Whoosh backend: support searches repeat, and a
-# broad query ranks every match (100+ ms of the shared database's time at 100k documents).
-RESULTS_CACHE_SIZE = 1024
 TRIGRAM_THRESHOLD = 0.2  # "ruoter" ~ "router" is 0.27; the edit distance filter does the rest
 MAX_EDIT_DISTANCE = 2
 
@@ -312,6 +309,11 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
     return min(previous[-1], limit + 1)
 
 
+def _filters_key(filters: SearchFilters) -> tuple[Any, ...]:
+    """``filters`` as a cache key part (audiences may arrive as a list)."""
+    return (filters.area, filters.tag, filters.type, tuple(filters.audiences), filters.tier)
+
+
 def _snippet(headlines: Sequence[str], openings: Sequence[str]) -> str:
     for headline in headlines:
         if headline and "<mark>" in headline:
@@ -333,8 +335,9 @@ class PostgresBackend(SearchBackend):
     def __init__(self, path: str = "", *, using: str = "default"):
         self.using = using
         self._has_trigram: bool | None = None
-        # Keyed by the table's generation first (see _generation).
-        self._results_cache = ResultsCache(RESULTS_CACHE_SIZE)
+        # Keyed by the table's generation first (see _generation). A broad query ranks every
+        # match: 100+ ms of the shared database's time at 100k documents.
+        self._results_cache = ResultsCache()
         self._lexeme_stats: tuple[float, dict[str, float]] | None = None
 
     def close(self) -> None:
@@ -517,7 +520,7 @@ class PostgresBackend(SearchBackend):
                 dt.datetime.now(dt.UTC).date().toordinal(),
                 tuple(self._signals()),
                 parsed,
-                (filters.area, filters.tag, filters.type, tuple(filters.audiences), filters.tier),
+                _filters_key(filters),
                 page,
                 page_size,
             )
@@ -592,7 +595,7 @@ class PostgresBackend(SearchBackend):
                 self._generation(cursor),
                 "similar",
                 tuple(lexemes),
-                (filters.area, filters.tag, filters.type, tuple(filters.audiences), filters.tier),
+                _filters_key(filters),
                 limit,
             )
             cached = self._results_cache.get(cache_key)

@@ -147,9 +147,6 @@ def _has_positive_clause(q: wq.Query) -> bool:
 
 
 FACET_NAMES = ("area", "type", "tag", "tier")
-# Recent results kept per process: support searches repeat ("reset password", an outage's error
-# message), and a cached page costs a dict lookup instead of a Whoosh query.
-RESULTS_CACHE_SIZE = 1024
 # Filter sets kept per searcher (each distinct facet selection is one entry).
 DOCSET_CACHE_SIZE = 64
 # Query words whose synonyms and closest spelling are kept per index reader.
@@ -227,7 +224,7 @@ class _BaseWhooshBackend(SearchBackend):
         self._lock = threading.RLock()
         self._searcher_obj: Searcher | None = None
         # Results of recent searches, keyed by the token of the searcher they came from.
-        self._results_cache = ResultsCache(RESULTS_CACHE_SIZE)
+        self._results_cache = ResultsCache()
         self._parser = self._make_parser(syntax=True)
         self._plain_parser = self._make_parser(syntax=False)
         self._plain_words = PlainWordsParser(self.schema, TEXT_FIELDS)
