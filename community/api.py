@@ -48,6 +48,7 @@ ERRORS = {
     403: OpenApiResponse(description="Not allowed; `detail` says why."),
     404: OpenApiResponse(description="Not found, or not visible to you."),
     429: OpenApiResponse(description="Too many writes; see the Retry-After header."),
+    503: OpenApiResponse(description="Busy (a time limit cancelled the read); retry later."),
 }
 
 

@@ -280,6 +280,9 @@ CELERY_BEAT_SCHEDULE = {
 PEERDESK_SEARCH = {
     "BACKEND": env("SEARCH_BACKEND", "knowledge.search.whoosh_backend.WhooshBackend"),
     "PATH": env("SEARCH_INDEX_PATH", str(VAR_DIR / "index")),
+    # PostgreSQL backend: a search statement running longer is cancelled and the page answers
+    # 503 "try again" (0: no limit). Whoosh queries run in-process and take no limit.
+    "TIMEOUT_MS": int(env("SEARCH_TIMEOUT_MS", "2000")),
     # Semantic re-ranking (knowledge/search/semantic.py, docs/search.md): a local embedding model
     # re-orders the top lexical candidates. Needs the "semantic" extra (PyTorch CPU, ~1.4 GB).
     "SEMANTIC": env_bool("SEARCH_SEMANTIC", False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from community.api import ApiView, errors, valid
 
 from . import rules, selectors, services
 from .models import SearchQueryLog
+from .search.base import SearchUnavailable
 from .serializers import (
     ArticleCreateSerializer,
     ArticleDetailSerializer,
@@ -135,25 +137,37 @@ class ArticleDetailView(ApiView):
         return Response(article_detail_data(self, request, pk))
 
 
+class SearchBusy(APIException):
+    """503 for a search the backend's time limit cancelled (search.base.SearchUnavailable)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Search is busy right now. Nothing was lost: try again in a moment."
+    default_code = "search_unavailable"
+    wait = 1  # DRF's handler turns it into a Retry-After header
+
+
 class SearchView(ApiView):
     pagination_class = None  # the search backend pages its own results
 
     @extend_schema(
         parameters=[SearchParamsSerializer],
-        responses={200: SearchResponseSerializer, **errors(400)},
+        responses={200: SearchResponseSerializer, **errors(400, 503)},
         summary="Search articles and threads",
     )
     def get(self, request: Request) -> Response:
         params = valid(SearchParamsSerializer, request.query_params)
         filters = {k: params.get(k) for k in ("area", "tag", "type", "tier")}
-        results = selectors.search_run(
-            viewer=request.user,
-            query=params["q"],
-            page=params["page"],
-            page_size=params["page_size"],
-            correct=not params["exact"],
-            **filters,
-        )
+        try:
+            results = selectors.search_run(
+                viewer=request.user,
+                query=params["q"],
+                page=params["page"],
+                page_size=params["page_size"],
+                correct=not params["exact"],
+                **filters,
+            )
+        except SearchUnavailable as exc:
+            raise SearchBusy from exc
         if params["page"] == 1:
             search_log.search_log_record(
                 viewer=request.user,
@@ -183,7 +197,7 @@ class SimilarView(ApiView):
 
     @extend_schema(
         parameters=[SimilarParamsSerializer],
-        responses={200: SearchHitSerializer(many=True), **errors(400)},
+        responses={200: SearchHitSerializer(many=True), **errors(400, 503)},
         summary="Articles and threads similar to a question being typed",
         description=(
             "What the ask page shows before a question is posted: validated articles and "
@@ -195,7 +209,10 @@ class SimilarView(ApiView):
         text = params["q"].strip()
         if len(text) < SIMILAR_MIN_LENGTH:
             return Response([])
-        hits = selectors.search_similar(viewer=request.user, text=text, limit=params["limit"])
+        try:
+            hits = selectors.search_similar(viewer=request.user, text=text, limit=params["limit"])
+        except SearchUnavailable as exc:
+            raise SearchBusy from exc
         search_log.search_log_record(
             viewer=request.user,
             query=text,
@@ -226,7 +243,7 @@ class AgentSearchView(ApiView):
 
     @extend_schema(
         parameters=[ConsoleSearchParamsSerializer],
-        responses={200: ConsoleSearchResponseSerializer, **errors(400, 401, 403)},
+        responses={200: ConsoleSearchResponseSerializer, **errors(400, 401, 403, 503)},
         summary="Agent console search",
         description=(
             "Public and internal articles and threads with validation tier, validators, "
@@ -235,9 +252,12 @@ class AgentSearchView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = valid(ConsoleSearchParamsSerializer, request.query_params)
-        found = selectors.console_search(
-            viewer=request.user, query=params["q"], limit=params["limit"]
-        )
+        try:
+            found = selectors.console_search(
+                viewer=request.user, query=params["q"], limit=params["limit"]
+            )
+        except SearchUnavailable as exc:
+            raise SearchBusy from exc
         # Agents' searches feed the content-gap report like customers' (role csr or moderator).
         log = search_log.search_log_record(
             viewer=request.user,

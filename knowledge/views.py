@@ -38,7 +38,7 @@ from .forms import (
     ValidateForm,
 )
 from .models import SearchQueryLog
-from .search.base import DOC_TYPE_LABELS, TIER_LABELS
+from .search.base import DOC_TYPE_LABELS, TIER_LABELS, SearchUnavailable
 from .services import search_log
 
 HOME_PAGE_SIZE = 20
@@ -73,19 +73,24 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     params = form.params()
     results = None
+    unavailable = False
     click_urls: dict[str, str] = {}
     if params["q"]:
-        results = selectors.search_run(
-            viewer=request.user,
-            query=params["q"],
-            area=params["area"],
-            tag=params["tag"],
-            type=params["type"],
-            tier=params["tier"],
-            page=params["page"],
-            page_size=SEARCH_PAGE_SIZE,
-            correct=not params["exact"],
-        )
+        try:
+            results = selectors.search_run(
+                viewer=request.user,
+                query=params["q"],
+                area=params["area"],
+                tag=params["tag"],
+                type=params["type"],
+                tier=params["tier"],
+                page=params["page"],
+                page_size=SEARCH_PAGE_SIZE,
+                correct=not params["exact"],
+            )
+        except SearchUnavailable:
+            unavailable = True
+    if results is not None:
         log = None
         if params["page"] == 1:  # later pages are the same search, not another one
             log = search_log.search_log_record(
@@ -110,7 +115,9 @@ def search(request: HttpRequest) -> HttpResponse:
             "without_tag_query": _query(params, without=("page", "tag")),
             "exact_query": _query({**params, "exact": "1"}, without=("page",)),
             "click_urls": click_urls,
+            "unavailable": unavailable,
         },
+        status=503 if unavailable else 200,
     )
 
 
@@ -335,7 +342,11 @@ def similar(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "").strip()[:300]
     if len(text) < SIMILAR_MIN_LENGTH:
         return JsonResponse([], safe=False)
-    hits = selectors.search_similar(viewer=request.user, text=text, limit=5)
+    try:
+        hits = selectors.search_similar(viewer=request.user, text=text, limit=5)
+    except SearchUnavailable:
+        # Suggestions are a help, never a gate: the asker carries on without them.
+        return JsonResponse([], safe=False)
     # Logged as ask-page suggestions: a click through them is a possible deflection.
     log = search_log.search_log_record(
         viewer=request.user,

@@ -15,6 +15,7 @@ from .base import (
     SearchFilters,
     SearchHit,
     SearchResults,
+    SearchUnavailable,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "SearchFilters",
     "SearchHit",
     "SearchResults",
+    "SearchUnavailable",
     "get_backend",
     "reset_backend",
 ]

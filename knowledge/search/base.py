@@ -133,8 +133,15 @@ class SearchResults:
 ProgressCallback = Callable[[int], None]
 
 
+class SearchUnavailable(RuntimeError):
+    """A read could not be answered in time (a backend's time limit cancelled it). Search only
+    reads, so nothing is lost: pages say "try again" with a 503, suggestions come back empty."""
+
+
 class SearchBackend(abc.ABC):
-    """A search engine behind Peerdesk's interface. All methods are safe to call repeatedly."""
+    """A search engine behind Peerdesk's interface. All methods are safe to call repeatedly.
+
+    ``search``, ``suggest`` and ``similar`` may raise ``SearchUnavailable``."""
 
     @abc.abstractmethod
     def upsert(self, documents: Iterable[SearchDocument]) -> None:

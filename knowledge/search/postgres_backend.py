@@ -13,6 +13,11 @@ creates it where it may); without it, suggestions are empty.
 Each process keeps its recent result pages and suggestions, keyed by the table's generation
 (``SearchGeneration``, renewed by every write in its transaction) and read with one primary-key
 query before each search: a write on any node is seen by the next search on every node.
+
+Ranking and spelling statements run under a ``statement_timeout`` (``TIMEOUT_MS``); one that
+runs past it is cancelled and raises ``SearchUnavailable``, which pages turn into a 503 "try
+again": a broad query on an overloaded or locked database never holds a request, or one of the
+database's backends, for long.
 """
 
 # SQL here is assembled from module constants only; every value is a bound parameter.
@@ -20,6 +25,7 @@ query before each search: a write on any node is seen by the next search on ever
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import html
@@ -30,7 +36,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from django.db import connections, transaction
+from django.conf import settings
+from django.db import OperationalError, connections, transaction
 
 from ..models import SearchEntry, SearchGeneration, SearchTerm
 from .base import (
@@ -45,6 +52,7 @@ from .base import (
     SearchFilters,
     SearchHit,
     SearchResults,
+    SearchUnavailable,
     combine_suggestions,
     tier_name,
 )
@@ -150,6 +158,17 @@ LEFT JOIN pg_stats s
 WHERE c.oid = %s::regclass
 """
 LEXEME_STATS_SECONDS = 600  # statistics change when the table is analyzed, not per write
+# Reads are cancelled after this (settings.PEERDESK_SEARCH["TIMEOUT_MS"]): the slowest bench
+# query takes ~0.3 s at 100k documents; a query many times slower means an overloaded or locked
+# server, where a "try again" beats a request (and a database backend) held for seconds.
+DEFAULT_TIMEOUT_MS = 2_000
+# SQLSTATE query_canceled: statement_timeout fired (or an operator cancelled the statement).
+_QUERY_CANCELED = "57014"
+# The previous value comes first: select items are evaluated left to right.
+_TIMEOUT_SQL = (
+    "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)"
+)
+_RESTORE_TIMEOUT_SQL = "SELECT set_config('statement_timeout', %s, true)"
 
 
 def _escaped(column: str) -> str:
@@ -332,8 +351,11 @@ class PostgresBackend(SearchBackend):
     ``path`` is accepted for the common constructor signature and ignored.
     """
 
-    def __init__(self, path: str = "", *, using: str = "default"):
+    def __init__(self, path: str = "", *, using: str = "default", timeout_ms: int | None = None):
         self.using = using
+        if timeout_ms is None:
+            timeout_ms = settings.PEERDESK_SEARCH.get("TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
+        self.timeout_ms = max(0, int(timeout_ms))  # 0: no limit
         self._has_trigram: bool | None = None
         # Keyed by the table's generation first (see _generation). A broad query ranks every
         # match: 100+ ms of the shared database's time at 100k documents.
@@ -417,6 +439,31 @@ class PostgresBackend(SearchBackend):
         return count
 
     # --- reading ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _time_limited(self, cursor: Any) -> Iterator[None]:
+        """Run the block in a transaction whose statements PostgreSQL cancels after
+        ``timeout_ms``; a cancelled statement raises SearchUnavailable. Only around the
+        ranking and spelling statements: a cache hit pays no extra round trip. Inside a
+        caller's transaction this is a savepoint, which a cancellation rolls back, so the
+        caller's transaction stays usable (the search log is written after a search)."""
+        nested = connections[self.using].in_atomic_block
+        try:
+            with transaction.atomic(using=self.using):
+                if self.timeout_ms:
+                    cursor.execute(_TIMEOUT_SQL, [f"{self.timeout_ms}ms"])
+                    previous = cursor.fetchone()[0]
+                yield
+                if self.timeout_ms and nested:
+                    # A released savepoint keeps a local setting until the caller's
+                    # transaction ends: hand the caller's statements their own limit back.
+                    cursor.execute(_RESTORE_TIMEOUT_SQL, [previous])
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == _QUERY_CANCELED:
+                raise SearchUnavailable(
+                    f"search took longer than {self.timeout_ms} ms and was cancelled"
+                ) from exc
+            raise
 
     @staticmethod
     def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -527,18 +574,19 @@ class PostgresBackend(SearchBackend):
             cached = self._results_cache.get(cache_key)
             if cached is not None:
                 return dataclasses.replace(cached, query=query)
-            cursor.execute(
-                _SEARCH_SQL.format(q_cte=_WEBSEARCH_CTE, where=where),
-                [
-                    text,
-                    *self._signals(),
-                    *params,
-                    max(offset + page_size, FACET_SAMPLE),
-                    offset,
-                    page_size,
-                ],
-            )
-            rows = cursor.fetchall()
+            with self._time_limited(cursor):
+                cursor.execute(
+                    _SEARCH_SQL.format(q_cte=_WEBSEARCH_CTE, where=where),
+                    [
+                        text,
+                        *self._signals(),
+                        *params,
+                        max(offset + page_size, FACET_SAMPLE),
+                        offset,
+                        page_size,
+                    ],
+                )
+                rows = cursor.fetchall()
         facets: dict[str, dict[str, int]] = {"area": {}, "type": {}, "tag": {}, "tier": {}}
         total = 0
         for kind, key, count in rows[0][0] or ():  # json_agg is NULL when nothing matched
@@ -603,10 +651,11 @@ class PostgresBackend(SearchBackend):
                 return list(cached)
             everything = _tsquery_literal(lexemes)
             hits: list[SearchHit] = []
-            for match in self._similar_matches(cursor, lexemes):
-                hits = self._hits(cursor, everything, _tsquery_literal(match), filters, limit)
-                if hits:
-                    break
+            with self._time_limited(cursor):
+                for match in self._similar_matches(cursor, lexemes):
+                    hits = self._hits(cursor, everything, _tsquery_literal(match), filters, limit)
+                    if hits:
+                        break
         self._results_cache.put(cache_key, tuple(hits))
         return hits
 
@@ -665,7 +714,8 @@ class PostgresBackend(SearchBackend):
             cached = self._results_cache.get(cache_key)
             if cached is not None:
                 return list(cached)
-            suggestions = self._suggest(cursor, words, limit)
+            with self._time_limited(cursor):
+                suggestions = self._suggest(cursor, words, limit)
         self._results_cache.put(cache_key, tuple(suggestions))
         return suggestions
 

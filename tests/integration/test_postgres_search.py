@@ -5,11 +5,12 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from community import services as community_services
 from knowledge import services
 from knowledge.models import SearchEntry, SearchIndexOutbox
-from knowledge.search import SearchFilters, get_backend, reset_backend
+from knowledge.search import SearchDocument, SearchFilters, get_backend, reset_backend
 from knowledge.search.postgres_backend import PostgresBackend
 from tests.factories import ProductAreaFactory, UserFactory, expert
 
@@ -95,3 +96,90 @@ def test_a_search_log_row_commits_without_waiting_for_disk_only_in_its_own_trans
         nested = statements(query="router firmware")
     assert not any("synchronous_commit" in sql for sql in nested)
     assert SearchQueryLog.objects.count() == 2
+
+
+@pytest.fixture
+def table_locked_by_another_session():
+    """Another session holds the search tables as a long migration would: every read of them
+    waits for the lock (which statement_timeout counts) until the fixture lets go."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    other.set_autocommit(False)
+    with other.cursor() as cursor:
+        cursor.execute(
+            "LOCK TABLE knowledge_searchentry, knowledge_searchterm IN ACCESS EXCLUSIVE MODE"
+        )
+
+    def release():
+        if other.connection is not None:
+            other.rollback()
+            other.close()
+
+    yield release
+    release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_past_the_time_limit_is_a_503_and_the_same_search_works_once_the_database_frees(
+    postgres_search, settings, client, table_locked_by_another_session
+):
+    from knowledge.search import SearchUnavailable
+
+    settings.PEERDESK_SEARCH = {**settings.PEERDESK_SEARCH, "TIMEOUT_MS": 300}
+    reset_backend()
+    backend = get_backend()
+    assert backend.timeout_ms == 300
+    with connection.cursor() as cursor:
+        # Without the time limit, reads would wait for the lock: fail after 5 s instead of hanging.
+        cursor.execute("SET lock_timeout = '5s'")
+
+    started = time.monotonic()
+    api = client.get("/api/v1/search/", {"q": "router lights"})
+    waited = time.monotonic() - started
+    assert api.status_code == 503 and api["Retry-After"] == "1"
+    assert "busy" in api.json()["detail"]
+    assert 0.3 <= waited < 2.0, waited  # cancelled at the limit, not held until the lock goes
+    page = client.get("/kb/search/", {"q": "router lights"})
+    assert page.status_code == 503 and "Search is busy right now" in page.content.decode()
+    assert client.get("/kb/similar/", {"q": "router lights stay amber"}).json() == []
+
+    with transaction.atomic():  # a caller's transaction survives the cancelled read
+        for read in (
+            lambda: backend.search("router lights"),
+            lambda: backend.similar("router lights stay amber"),
+            lambda: backend.suggest("ruoter lihgts"),
+        ):
+            with pytest.raises(SearchUnavailable):
+                read()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "0"  # the limit was local to the read
+            cursor.execute("SELECT 1")
+
+    table_locked_by_another_session()
+    backend.upsert(
+        [
+            SearchDocument(
+                id="article:1",
+                type="article",
+                title="Router lights stay amber",
+                problem="Since the update the lights stay amber all day.",
+                solution="Restart the router.",
+                tags=(),
+                area="routers",
+                url="/kb/1/",
+                updated_at=timezone.now(),
+            )
+        ]
+    )
+    found = client.get("/api/v1/search/", {"q": "router lights"})
+    assert found.status_code == 200 and found.json()["count"] == 1
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert backend.similar("router lights stay amber")  # a limited read that finishes
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"  # the caller's later statements keep their own
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"

@@ -650,6 +650,15 @@ def test_postgres_shares_cached_results_between_texts_that_parse_the_same(pg_bac
     assert len(ran.captured_queries) == 2  # one state read each, no ranking
 
 
+def _reads(captured):
+    """The statements that read the index: not the savepoints and the time limit around them."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if "SAVEPOINT" not in q["sql"] and "statement_timeout" not in q["sql"]
+    ]
+
+
 @pytest.mark.integration
 @pytest.mark.django_db
 def test_postgres_caches_nothing_while_the_generation_is_unknown(pg_backend):
@@ -662,13 +671,13 @@ def test_postgres_caches_nothing_while_the_generation_is_unknown(pg_backend):
     for _ in range(2):
         with CaptureQueriesContext(connection) as ran:
             assert ids(pg_backend.search("router").hits) == ["article:1"]
-        assert len(ran.captured_queries) == 2  # the generation, then the ranking, each time
+        assert len(_reads(ran)) == 2  # the generation, then the ranking, each time
 
     pg_backend.upsert([doc(2, "Router reset")])
     with CaptureQueriesContext(connection) as ran:
         pg_backend.search("router")
         pg_backend.search("router")
-    assert len(ran.captured_queries) == 3  # cached again once a write renewed the generation
+    assert len(_reads(ran)) == 3  # cached again once a write renewed the generation
 
 
 @pytest.mark.integration
