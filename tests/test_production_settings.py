@@ -48,6 +48,21 @@ def test_check_deploy_reports_nothing_under_production_settings(production_env):
     assert "System check identified no issues" in result.stdout
 
 
+def test_production_keeps_database_connections_and_checks_them_before_reuse(production_env):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])",
+        env=production_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # tests/integration/test_real_services.py shows what the check buys after a restart.
+    assert result.stdout.split() == ["60", "True"]
+
+
 @pytest.mark.parametrize("secret", [None, ""])
 def test_production_refuses_to_start_without_a_secret_key(production_env, secret):
     if secret is None:

@@ -84,3 +84,46 @@ def test_services_hold_their_constraints_on_postgresql(transactional_db):
         schedule_index(["question:1", "question:2"])
         schedule_index(["question:1"])  # upsert on conflict, PostgreSQL flavour
     assert SearchIndexOutbox.objects.filter(doc_id__in=["question:1", "question:2"]).count() == 2
+
+
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-checks", "no-checks"])
+def test_a_kept_connection_the_database_dropped_is_replaced_at_the_next_request_with_checks(
+    transactional_db, health_checks
+):
+    """Production keeps connections between requests (CONN_MAX_AGE) with CONN_HEALTH_CHECKS on
+    (tests/test_production_settings.py). Here the server drops a kept connection, as a restart,
+    a failover or an idle timeout does, and the next request runs a query on it."""
+    from django.db import DatabaseError, connections
+
+    kept = connections.create_connection("default")
+    kept.settings_dict = {
+        **kept.settings_dict,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": health_checks,
+    }
+    try:
+        with kept.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        kept.close_if_unusable_or_obsolete()  # the request ends: the connection is kept
+        assert kept.connection is not None
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+                if cursor.fetchone() is None:
+                    break
+                time.sleep(0.02)
+
+        kept.close_if_unusable_or_obsolete()  # the next request starts (request_started)
+        if health_checks:
+            with kept.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                assert cursor.fetchone()[0] != pid  # a new connection, not an error
+        else:
+            with pytest.raises(DatabaseError), kept.cursor() as cursor:
+                cursor.execute("SELECT 1")  # the 500 each worker would serve once
+    finally:
+        kept.close()
