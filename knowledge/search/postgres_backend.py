@@ -30,6 +30,7 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -83,6 +84,8 @@ TRIGRAM_THRESHOLD = 0.2  # "ruoter" ~ "router" is 0.27; the edit distance filter
 MAX_EDIT_DISTANCE = 2
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+logger = logging.getLogger(__name__)
+
 # Whoosh syntax users already type: "NOT word" means what websearch spells "-word".
 _NOT_RE = re.compile(r"(?<!\S)NOT\s+(?=[^\s-])")
 
@@ -460,6 +463,8 @@ class PostgresBackend(SearchBackend):
                     cursor.execute(_RESTORE_TIMEOUT_SQL, [previous])
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == _QUERY_CANCELED:
+                # Operators should see these: many mean an overloaded or locked database.
+                logger.warning("search statement cancelled after %s ms", self.timeout_ms)
                 raise SearchUnavailable(
                     f"search took longer than {self.timeout_ms} ms and was cancelled"
                 ) from exc

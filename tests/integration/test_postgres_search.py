@@ -122,7 +122,7 @@ def table_locked_by_another_session():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_search_past_the_time_limit_is_a_503_and_the_same_search_works_once_the_database_frees(
-    postgres_search, settings, client, table_locked_by_another_session
+    postgres_search, settings, client, table_locked_by_another_session, caplog
 ):
     from knowledge.search import SearchUnavailable
 
@@ -156,6 +156,7 @@ def test_a_search_past_the_time_limit_is_a_503_and_the_same_search_works_once_th
             cursor.execute("SHOW statement_timeout")
             assert cursor.fetchone()[0] == "0"  # the limit was local to the read
             cursor.execute("SELECT 1")
+    assert "search statement cancelled after 300 ms" in caplog.text  # operators see it
 
     table_locked_by_another_session()
     backend.upsert(
