@@ -28,4 +28,5 @@ fi
 status=0
 wait_for PostgreSQL 127.0.0.1 5432 || status=1
 wait_for Redis 127.0.0.1 6379 || status=1
+wait_for RabbitMQ 127.0.0.1 5672 || status=1
 exit $status

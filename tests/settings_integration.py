@@ -18,7 +18,8 @@ REDIS_URL = os.environ.get("INTEGRATION_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
-CELERY_BROKER_URL = REDIS_URL
+# A worker subprocess may be started on RabbitMQ instead (tests/integration/conftest.py).
+CELERY_BROKER_URL = os.environ.get("INTEGRATION_BROKER_URL", REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,

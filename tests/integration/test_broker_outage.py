@@ -3,75 +3,22 @@ intent, and the index converges once the broker and a real worker are back."""
 
 import contextlib
 import datetime as dt
-import socket
-import threading
 import time
 
-import kombu.pools
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from knowledge.models import Article, SearchIndexOutbox
 from knowledge.search import SearchFilters, get_backend
 from knowledge.tasks import search_reconcile_task
 from tests.factories import ProductAreaFactory, UserFactory, expert
+from tests.integration.brokers import hung_broker, producer_broker
 
 pytestmark = pytest.mark.integration
 
 REQUEST_BUDGET_S = 3.0
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused
-
-
-def _drop_producer_pool() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    # kombu keeps producer pools in a process-wide registry keyed by broker; drop them too, or a
-    # later test reuses a pool whose connections were just force-closed.
-    kombu.pools.reset()
-
-
-@contextlib.contextmanager
-def producer_broker(url: str):
-    """Make this process publish to ``url`` while the worker stays on the real Redis."""
-    previous = celery_app.conf.get("broker_write_url")
-    _drop_producer_pool()
-    celery_app.conf["broker_write_url"] = url
-    try:
-        yield
-    finally:
-        _drop_producer_pool()
-        celery_app.conf["broker_write_url"] = previous
-
-
-@contextlib.contextmanager
-def hung_broker():
-    """A TCP port that accepts connections and never answers: a broker stuck mid-outage."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept_and_ignore():
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                held.append(server.accept()[0])
-
-    thread = threading.Thread(target=accept_and_ignore, daemon=True)
-    thread.start()
-    try:
-        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        server.close()
 
 
 def _timed(call):
@@ -180,3 +127,35 @@ def test_a_hung_broker_never_holds_a_request_beyond_the_socket_timeouts(celery_w
     assert ask_s < REQUEST_BUDGET_S
     assert validate_s < REQUEST_BUDGET_S
     assert SearchIndexOutbox.objects.filter(doc_id__startswith="article:").exists()
+
+
+@pytest.mark.parametrize("outage", ["refused", "hung"])
+def test_a_rabbitmq_outage_never_holds_a_request_either(rabbitmq_worker_process, outage):
+    """The same budget with an `amqp://` broker (README: Redis or RabbitMQ); the handshake is
+    bounded by CELERY_BROKER_CONNECTION_TIMEOUT."""
+    area = ProductAreaFactory(slug=f"locks-{outage}")
+    asker, helper, validator = UserFactory(), UserFactory(), expert(area)
+
+    with contextlib.ExitStack() as stack:
+        url = (
+            stack.enter_context(hung_broker("amqp"))
+            if outage == "hung"
+            else "amqp://guest:guest@127.0.0.1:1//"
+        )
+        stack.enter_context(producer_broker(url))
+        ask_s, validate_s = _post_and_validate(
+            Client(), area, asker, helper, validator, f"amber {outage} pulsing"
+        )
+    print(
+        f"\n[integration] RabbitMQ {outage}: ask {ask_s * 1000:.0f} ms, "
+        f"validate {validate_s * 1000:.0f} ms (budget {REQUEST_BUDGET_S:.0f} s)"
+    )
+    assert ask_s < REQUEST_BUDGET_S
+    assert validate_s < REQUEST_BUDGET_S
+    assert SearchIndexOutbox.objects.filter(doc_id__startswith="article:").exists()
+
+    # RabbitMQ is back (the fixture's broker): the reconcile catches the index up.
+    SearchIndexOutbox.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+    search_reconcile_task.delay()
+    _wait(lambda: _article_hits(f"amber {outage} pulsing") == 1, timeout=15)
+    _wait(lambda: not SearchIndexOutbox.objects.exists(), timeout=15)

@@ -36,7 +36,9 @@ def test_the_integration_run_really_uses_postgresql_and_redis(db):
     assert client.ping()
 
 
-def test_a_promoted_article_is_indexed_by_a_real_worker(celery_worker_process):
+@pytest.mark.parametrize("worker", ["celery_worker_process", "rabbitmq_worker_process"])
+def test_a_promoted_article_is_indexed_by_a_real_worker(transactional_db, request, worker):
+    request.getfixturevalue(worker)  # on Redis, then on RabbitMQ (README: either broker)
     area = ProductAreaFactory(slug="mesh")
     asker, helper = UserFactory(), UserFactory()
     with transaction.atomic():
@@ -56,7 +58,10 @@ def test_a_promoted_article_is_indexed_by_a_real_worker(celery_worker_process):
         answer=answer, validator=expert(area)
     )  # commits; on_commit sends the task
     latency = _wait_for_hits("purple backhaul")
-    print(f"\n[integration] validated → searchable through the worker in {latency * 1000:.0f} ms")
+    print(
+        f"\n[integration] validated → searchable through the worker ({worker}) "
+        f"in {latency * 1000:.0f} ms"
+    )
     assert Article.objects.get().status == Article.Status.PUBLISHED
     deadline = time.monotonic() + 10
     while SearchIndexOutbox.objects.exists() and time.monotonic() < deadline:
