@@ -61,6 +61,8 @@ from .base import (
 # One source for the trust-signal weights and their defaults, whichever backend ranks.
 from .ranking import ranking_weights
 
+logger = logging.getLogger(__name__)
+
 ENTRY = SearchEntry._meta.db_table
 TERM = SearchTerm._meta.db_table
 GENERATION = SearchGeneration._meta.db_table
@@ -84,8 +86,6 @@ TRIGRAM_THRESHOLD = 0.2  # "ruoter" ~ "router" is 0.27; the edit distance filter
 MAX_EDIT_DISTANCE = 2
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-logger = logging.getLogger(__name__)
-
 # Whoosh syntax users already type: "NOT word" means what websearch spells "-word".
 _NOT_RE = re.compile(r"(?<!\S)NOT\s+(?=[^\s-])")
 
