@@ -51,6 +51,7 @@ from .thread import (
     correction_get,
     standings_for_articles,
     thread_articles,
+    thread_knowledge_presence,
     validation_get,
     validations_by_answer,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "solution_plain_text",
     "standings_for_articles",
     "thread_articles",
+    "thread_knowledge_presence",
     "validation_get",
     "validations_by_answer",
 ]

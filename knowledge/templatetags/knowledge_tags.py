@@ -47,19 +47,31 @@ def thread_knowledge(context: template.Context, answers) -> dict[Any, Any]:
     answers = [a for a in answers if isinstance(a, Answer)]
     page_question = context.get("question")
     page_question_id = page_question.pk if isinstance(page_question, Question) else None
-    # One query serves the banner, the coverage note and every answer: an article's thread is
-    # its answer's thread, and the banner must also name articles whose answers sit on another
-    # page of the thread.
-    articles, coverage = selectors.thread_articles(
-        viewer=viewer,
-        question_ids={a.question_id for a in answers},
+    question_ids = {a.question_id for a in answers}
+    # Most threads have no validation, correction or article: one probe, then only the reads
+    # that have something to find.
+    present = selectors.thread_knowledge_presence(
+        answer_ids=[a.pk for a in answers],
+        question_ids=question_ids,
         covered_question_id=page_question_id,
     )
+    articles, coverage = [], None
+    if present.articles:
+        # One query serves the banner, the coverage note and every answer: an article's thread
+        # is its answer's thread, and the banner must also name articles whose answers sit on
+        # another page of the thread.
+        articles, coverage = selectors.thread_articles(
+            viewer=viewer, question_ids=question_ids, covered_question_id=page_question_id
+        )
     result: dict[Any, Any] = {"articles": articles, "coverage": coverage}
     if not answers:
         return result
     _prime_questions(context, answers)
-    standings = selectors.answer_standings(answers=answers)
+    standings = selectors.answer_standings(
+        answers=answers,
+        with_validations=present.validations,
+        with_corrections=present.corrections,
+    )
     article_by_answer = {article.source_answer_id: article for article in articles}
     for answer in answers:
         standing = standings[answer.pk]

@@ -633,7 +633,7 @@ def _render_thread_knowledge(question, viewer, *, with_page_question):
     )
     with CaptureQueriesContext(connection) as ctx:
         html = template.render(context, request)
-    return html, len(ctx.captured_queries)
+    return html, [query["sql"] for query in ctx.captured_queries]
 
 
 @pytest.mark.parametrize("with_page_question", [True, False])
@@ -655,12 +655,66 @@ def test_the_thread_knowledge_tag_costs_the_same_queries_for_3_and_20_answers(
         )
         assert html.count("In the knowledge base as") == n // 2
         assert html.count('class="kb-inline-form kb-validate-form"') == n
-        counts.append(queries)
+        counts.append(len(queries))
     assert counts[0] == counts[1]
-    # Two for the viewer's roles (the context processor; the tag reuses them), validations,
-    # corrections, and articles (with the thread's KB coverage when the page holds the
-    # question), and otherwise the question with its area and asker.
-    assert counts[1] <= (4 if with_page_question else 7), counts
+    # Two for the viewer's roles (the context processor; the tag reuses them), the probe,
+    # validations and articles (with the thread's KB coverage when the page holds the
+    # question; no correction to read), and otherwise the question with its area and asker.
+    assert counts[1] <= (5 if with_page_question else 8), counts
+
+
+def _knowledge_reads(queries):
+    return [sql for sql in queries if "knowledge_" in sql]
+
+
+@pytest.mark.parametrize("with_page_question", [True, False])
+def test_a_thread_without_validations_corrections_or_articles_costs_its_panels_one_probe(
+    area, with_page_question
+):
+    question = QuestionFactory(area=area)
+    for _ in range(5):
+        AnswerFactory(question=question)
+    html, queries = _render_thread_knowledge(
+        question, expert(area), with_page_question=with_page_question
+    )
+
+    reads = _knowledge_reads(queries)
+    assert len(reads) == 1 and reads[0].startswith("SELECT EXISTS"), reads
+    assert html.count('class="kb-inline-form kb-validate-form"') == 5
+    assert "In the knowledge base as" not in html
+
+
+def test_the_probe_reads_only_what_the_thread_has(area, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from knowledge.models import AnswerCorrection
+
+    question = QuestionFactory(area=area)
+    validated, wrong, right = (AnswerFactory(question=question) for _ in range(3))
+    validator = moderator()
+
+    def reads():
+        _, queries = _render_thread_knowledge(question, validator, with_page_question=True)
+        return {
+            table
+            for sql in _knowledge_reads(queries)
+            if not sql.startswith("SELECT EXISTS")
+            for table in ("knowledge_validation", "knowledge_answercorrection", "knowledge_article")
+            if f'FROM "{table}"' in sql
+        }
+
+    assert reads() == set()
+    _validate(validated, validator, django_capture_on_commit_callbacks)  # promotes an article
+    assert reads() == {"knowledge_validation", "knowledge_article"}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.answer_correct(
+            answer=wrong, corrector=validator, alternative=right, reason="Outdated since v2."
+        )
+    assert reads() == {"knowledge_validation", "knowledge_answercorrection", "knowledge_article"}
+    AnswerCorrection.objects.update(reversed_at=timezone.now())
+    Validation.objects.update(status=Validation.Status.REVOKED)
+    Article.objects.all().delete()
+    assert reads() == set()
 
 
 def test_the_thread_knowledge_tag_returns_the_documented_shape(
