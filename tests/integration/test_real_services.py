@@ -132,3 +132,30 @@ def test_a_kept_connection_the_database_dropped_is_replaced_at_the_next_request_
                 cursor.execute("SELECT 1")  # the 500 each worker would serve once
     finally:
         kept.close()
+
+
+def test_a_thread_page_probes_its_knowledge_panels_on_postgresql(db, client):
+    """The probe is plain SQL (knowledge.selectors.thread_knowledge_presence): run it, and the
+    page around it, on the production engine too."""
+    from knowledge.selectors import thread_knowledge_presence
+    from tests.factories import AnswerFactory, ArticleFactory, QuestionFactory
+
+    question = QuestionFactory(area=ProductAreaFactory(slug="doors"))
+    answers = [AnswerFactory(question=question) for _ in range(3)]
+
+    def probe():
+        return thread_knowledge_presence(
+            answer_ids=[a.pk for a in answers],
+            question_ids=[question.pk],
+            covered_question_id=question.pk,
+        )
+
+    assert (probe().validations, probe().corrections, probe().articles) == (False, False, False)
+    client.force_login(UserFactory())
+    assert client.get(question.get_absolute_url()).status_code == 200
+
+    ArticleFactory(source_answer=answers[0])
+    assert probe().articles and not probe().validations
+    response = client.get(question.get_absolute_url())
+    assert response.status_code == 200
+    assert "In the knowledge base as" in response.content.decode()
