@@ -146,7 +146,16 @@ class SearchBusy(APIException):
     wait = 1  # DRF's handler turns it into a Retry-After header
 
 
-class SearchView(ApiView):
+class SearchingApiView(ApiView):
+    """An API view that reads the search index: a search the backend gave up on is a 503."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, SearchUnavailable):
+            exc = SearchBusy()
+        return super().handle_exception(exc)
+
+
+class SearchView(SearchingApiView):
     pagination_class = None  # the search backend pages its own results
 
     @extend_schema(
@@ -157,17 +166,14 @@ class SearchView(ApiView):
     def get(self, request: Request) -> Response:
         params = valid(SearchParamsSerializer, request.query_params)
         filters = {k: params.get(k) for k in ("area", "tag", "type", "tier")}
-        try:
-            results = selectors.search_run(
-                viewer=request.user,
-                query=params["q"],
-                page=params["page"],
-                page_size=params["page_size"],
-                correct=not params["exact"],
-                **filters,
-            )
-        except SearchUnavailable as exc:
-            raise SearchBusy from exc
+        results = selectors.search_run(
+            viewer=request.user,
+            query=params["q"],
+            page=params["page"],
+            page_size=params["page_size"],
+            correct=not params["exact"],
+            **filters,
+        )
         if params["page"] == 1:
             search_log.search_log_record(
                 viewer=request.user,
@@ -192,7 +198,7 @@ class SearchView(ApiView):
 SIMILAR_MIN_LENGTH = 10
 
 
-class SimilarView(ApiView):
+class SimilarView(SearchingApiView):
     pagination_class = None
 
     @extend_schema(
@@ -209,10 +215,7 @@ class SimilarView(ApiView):
         text = params["q"].strip()
         if len(text) < SIMILAR_MIN_LENGTH:
             return Response([])
-        try:
-            hits = selectors.search_similar(viewer=request.user, text=text, limit=params["limit"])
-        except SearchUnavailable as exc:
-            raise SearchBusy from exc
+        hits = selectors.search_similar(viewer=request.user, text=text, limit=params["limit"])
         search_log.search_log_record(
             viewer=request.user,
             query=text,
@@ -237,7 +240,7 @@ class CanUseConsole(BasePermission):
         return rules.can_use_console(request.user)
 
 
-class AgentSearchView(ApiView):
+class AgentSearchView(SearchingApiView):
     permission_classes = [CanUseConsole]
     pagination_class = None
 
@@ -252,12 +255,9 @@ class AgentSearchView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = valid(ConsoleSearchParamsSerializer, request.query_params)
-        try:
-            found = selectors.console_search(
-                viewer=request.user, query=params["q"], limit=params["limit"]
-            )
-        except SearchUnavailable as exc:
-            raise SearchBusy from exc
+        found = selectors.console_search(
+            viewer=request.user, query=params["q"], limit=params["limit"]
+        )
         # Agents' searches feed the content-gap report like customers' (role csr or moderator).
         log = search_log.search_log_record(
             viewer=request.user,
